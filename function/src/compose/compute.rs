@@ -1,0 +1,159 @@
+//! Compute: the Lambda@Edge origin-request transform (us-east-1, Node.js running
+//! the WebAssembly core) and the regional renderer (`provided.al2023`) that
+//! pre-computes presets, each with a least-privilege role.
+
+use serde_json::json;
+
+use super::storage::originals;
+use super::{Build, Ctx, managed, role_with_policy, select, tags};
+use crate::iam;
+
+pub const EDGE_ROLE: &str = "edge-role";
+pub const EDGE_FUNCTION: &str = "edge-function";
+pub const RENDERER_ROLE: &str = "renderer-role";
+pub const RENDERER_FUNCTION: &str = "renderer-function";
+
+const LAMBDA: &str = "lambda.aws.upbound.io/v1beta2";
+/// Lambda@Edge functions must live in us-east-1.
+pub const EDGE_REGION: &str = "us-east-1";
+/// The newest Node.js runtime Lambda@Edge supports.
+const EDGE_RUNTIME: &str = "nodejs22.x";
+
+pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
+    let primary = ctx.spec.regions.primary.as_str();
+    let variants = ctx.names.bucket("variants", primary);
+    let all_originals = originals(ctx);
+    let primary_originals = &all_originals[0].bucket;
+
+    let edge_name = ctx.names.iam("edge-transform");
+    // The edge reads originals from whichever region CloudFront or its own failover
+    // picks, and reads and writes variants.
+    let mut edge_statements = vec![
+        iam::allow(
+            "ReadOriginals",
+            &["s3:GetObject"],
+            all_originals
+                .iter()
+                .map(|b| iam::objects_arn(&b.bucket, None))
+                .collect(),
+        ),
+        // Without ListBucket S3 answers 403 for a missing key; with it, a clean 404.
+        iam::allow(
+            "ListOriginals",
+            &["s3:ListBucket"],
+            all_originals
+                .iter()
+                .map(|b| iam::bucket_arn(&b.bucket))
+                .collect(),
+        ),
+        iam::allow(
+            "ReadWriteVariants",
+            &["s3:GetObject", "s3:PutObject"],
+            vec![iam::objects_arn(&variants, None)],
+        ),
+        iam::allow(
+            "ListVariants",
+            &["s3:ListBucket"],
+            vec![iam::bucket_arn(&variants)],
+        ),
+    ];
+    edge_statements.push(iam::lambda_logs(&format!(
+        "/aws/lambda/{EDGE_REGION}.{edge_name}"
+    )));
+
+    let renderer_name = ctx.names.iam("renderer");
+    let renderer_statements = vec![
+        iam::allow(
+            "ReadPrimaryOriginals",
+            &["s3:GetObject"],
+            vec![iam::objects_arn(primary_originals, None)],
+        ),
+        iam::allow(
+            "ListPrimaryOriginals",
+            &["s3:ListBucket"],
+            vec![iam::bucket_arn(primary_originals), iam::bucket_arn(&variants)],
+        ),
+        iam::allow(
+            "ReadWriteVariants",
+            &["s3:GetObject", "s3:PutObject"],
+            vec![iam::objects_arn(&variants, None)],
+        ),
+        iam::lambda_logs(&format!("/aws/lambda/{renderer_name}")),
+    ];
+
+    let mut out = role_with_policy(
+        ctx,
+        EDGE_ROLE,
+        &edge_name,
+        &["lambda.amazonaws.com", "edgelambda.amazonaws.com"],
+        "ImageCDN Lambda@Edge transform",
+        edge_statements,
+    );
+    let edge = &ctx.spec.artifacts.edge;
+    out.push((
+        EDGE_FUNCTION.into(),
+        Build::Ready(managed(
+            ctx,
+            EDGE_FUNCTION,
+            LAMBDA,
+            "Function",
+            Some(&edge_name),
+            json!({
+                "region": EDGE_REGION,
+                "description": "ImageCDN origin-request transform (Lambda@Edge)",
+                "runtime": EDGE_RUNTIME,
+                "handler": "index.handler",
+                "architectures": ["x86_64"],
+                "s3Bucket": edge.bucket,
+                "s3Key": edge.key,
+                // CloudFront associates a numbered version, never $LATEST.
+                "publish": true,
+                "memorySize": 2048,
+                "timeout": 30,
+                "roleSelector": select(EDGE_ROLE),
+                "tags": tags(ctx, EDGE_FUNCTION),
+            }),
+        )),
+    ));
+
+    out.extend(role_with_policy(
+        ctx,
+        RENDERER_ROLE,
+        &renderer_name,
+        &["lambda.amazonaws.com"],
+        "ImageCDN pre-compute renderer",
+        renderer_statements,
+    ));
+    let renderer = &ctx.spec.artifacts.renderer;
+    let t = &ctx.spec.transform;
+    out.push((
+        RENDERER_FUNCTION.into(),
+        Build::Ready(managed(
+            ctx,
+            RENDERER_FUNCTION,
+            LAMBDA,
+            "Function",
+            Some(&renderer_name),
+            json!({
+                "region": primary,
+                "description": "ImageCDN regional renderer: pre-computes presets into the variants bucket",
+                "runtime": "provided.al2023",
+                "handler": "bootstrap",
+                "architectures": ["arm64"],
+                "s3Bucket": renderer.bucket,
+                "s3Key": renderer.key,
+                "memorySize": 3008,
+                "timeout": 300,
+                "roleSelector": select(RENDERER_ROLE),
+                "environment": {"variables": {
+                    "IMAGECDN_ORIGINALS_BUCKET": primary_originals,
+                    "IMAGECDN_VARIANTS_BUCKET": variants,
+                    "IMAGECDN_MAX_SOURCE_MEGAPIXELS": t.max_source_megapixels.to_string(),
+                    "IMAGECDN_MAX_SOURCE_MEGABYTES": t.max_source_megabytes.to_string(),
+                }},
+                "tags": tags(ctx, RENDERER_FUNCTION),
+            }),
+        )),
+    ));
+    out
+}

@@ -1,0 +1,401 @@
+//! Delivery: the CloudFront distribution and what it needs (origin access control,
+//! cache and origin request policies, the generated viewer-request function), plus
+//! the bucket policies that let exactly this distribution and the edge transform
+//! read the buckets.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::compute::{EDGE_FUNCTION, EDGE_ROLE};
+use super::storage::{LOGS, VARIANTS, originals};
+use super::viewer_request::{self, CANONICAL_PARAMS};
+use super::{Build, Ctx, Inputs, managed, select, tags};
+use crate::iam;
+
+pub const DISTRIBUTION: &str = "distribution";
+pub const OAC: &str = "origin-access-control";
+pub const CACHE_POLICY: &str = "cache-policy";
+pub const ORIGIN_REQUEST_POLICY: &str = "origin-request-policy";
+pub const VIEWER_FUNCTION: &str = "viewer-function";
+pub const VIEWER_FUNCTION_CODE: &str = "viewer-function-code";
+
+const CLOUDFRONT: &str = "cloudfront.aws.upbound.io";
+const S3_V1BETA1: &str = "s3.aws.upbound.io/v1beta1";
+/// The origin group CloudFront fails over within.
+const ORIGIN_GROUP_ID: &str = "originals";
+/// Statuses that make CloudFront retry the request on the replica origin.
+const FAILOVER_STATUSES: [u16; 4] = [500, 502, 503, 504];
+/// The Secret key holding the function code.
+const CODE_KEY: &str = "code";
+
+pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
+    let mut out = vec![
+        (OAC.to_string(), Build::Ready(origin_access_control(ctx))),
+        (CACHE_POLICY.to_string(), Build::Ready(cache_policy(ctx))),
+        (
+            ORIGIN_REQUEST_POLICY.to_string(),
+            Build::Ready(origin_request_policy(ctx)),
+        ),
+    ];
+    let code = viewer_request::code(ctx.spec);
+    out.push((
+        VIEWER_FUNCTION_CODE.to_string(),
+        Build::Ready(function_code_secret(ctx, &code)),
+    ));
+    out.push((
+        VIEWER_FUNCTION.to_string(),
+        Build::Ready(viewer_function(ctx, &code)),
+    ));
+    out.push((DISTRIBUTION.to_string(), distribution(ctx)));
+    out.extend(bucket_policies(ctx));
+    out
+}
+
+fn origin_access_control(ctx: &Ctx) -> Value {
+    managed(
+        ctx,
+        OAC,
+        &format!("{CLOUDFRONT}/v1beta1"),
+        "OriginAccessControl",
+        None,
+        json!({
+            "name": ctx.names.cloudfront("s3"),
+            "description": "ImageCDN: CloudFront signs every S3 origin request (SigV4)",
+            "originAccessControlOriginType": "s3",
+            "signingBehavior": "always",
+            "signingProtocol": "sigv4",
+        }),
+    )
+}
+
+/// Keys the cache on the canonical query parameters and nothing else: the viewer
+/// function has already folded aliases, `dpr`, presets and `Accept` into them.
+fn cache_policy(ctx: &Ctx) -> Value {
+    managed(
+        ctx,
+        CACHE_POLICY,
+        &format!("{CLOUDFRONT}/v1beta2"),
+        "CachePolicy",
+        None,
+        json!({
+            "name": ctx.names.cloudfront("canonical-query"),
+            "comment": "ImageCDN: cache key = path + canonical transform parameters",
+            "minTtl": 1,
+            "defaultTtl": 86400,
+            "maxTtl": 31536000,
+            "parametersInCacheKeyAndForwardedToOrigin": {
+                "cookiesConfig": {"cookieBehavior": "none"},
+                "headersConfig": {"headerBehavior": "none"},
+                "queryStringsConfig": {
+                    "queryStringBehavior": "whitelist",
+                    "queryStrings": {"items": CANONICAL_PARAMS},
+                },
+                // Images are already compressed; gzip variants would only split the cache.
+                "enableAcceptEncodingBrotli": false,
+                "enableAcceptEncodingGzip": false,
+            },
+        }),
+    )
+}
+
+/// Forwards the canonical parameters to the origin (and the transform) and nothing
+/// that could vary per viewer.
+fn origin_request_policy(ctx: &Ctx) -> Value {
+    managed(
+        ctx,
+        ORIGIN_REQUEST_POLICY,
+        &format!("{CLOUDFRONT}/v1beta2"),
+        "OriginRequestPolicy",
+        Some(&ctx.names.cloudfront("canonical-query")),
+        json!({
+            "comment": "ImageCDN: forward only the canonical transform parameters",
+            "cookiesConfig": {"cookieBehavior": "none"},
+            "headersConfig": {"headerBehavior": "none"},
+            "queryStringsConfig": {
+                "queryStringBehavior": "whitelist",
+                "queryStrings": {"items": CANONICAL_PARAMS},
+            },
+        }),
+    )
+}
+
+/// The provider reads CloudFront Function code from a Secret, which a cluster-scoped
+/// composite can only compose through provider-kubernetes.
+fn function_code_secret(ctx: &Ctx, code: &str) -> Value {
+    let secret_name = ctx.names.cloudfront("viewer-request-code");
+    json!({
+        "apiVersion": "kubernetes.crossplane.io/v1alpha2",
+        "kind": "Object",
+        "metadata": {"labels": {super::COMPONENT_LABEL: VIEWER_FUNCTION_CODE}},
+        "spec": {
+            "forProvider": {
+                "manifest": {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {
+                        "name": secret_name,
+                        "namespace": ctx.spec.provider_config.secret_namespace,
+                        "labels": {"app.kubernetes.io/managed-by": "function-imagecdn"},
+                    },
+                    "type": "Opaque",
+                    "stringData": {CODE_KEY: code},
+                },
+            },
+            "providerConfigRef": {"name": ctx.spec.provider_config.kubernetes},
+        },
+    })
+}
+
+fn viewer_function(ctx: &Ctx, code: &str) -> Value {
+    // The code's hash in the comment makes every code change a visible spec change,
+    // so the provider republishes the function.
+    let digest = Sha256::digest(code.as_bytes());
+    let short: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    managed(
+        ctx,
+        VIEWER_FUNCTION,
+        &format!("{CLOUDFRONT}/v1beta1"),
+        "Function",
+        Some(&ctx.names.cloudfront("viewer-request")),
+        json!({
+            "runtime": "cloudfront-js-2.0",
+            "publish": true,
+            "comment": format!("ImageCDN viewer-request normalizer sha256:{short}"),
+            "codeSecretRef": {
+                "name": ctx.names.cloudfront("viewer-request-code"),
+                "namespace": ctx.spec.provider_config.secret_namespace,
+                "key": CODE_KEY,
+            },
+        }),
+    )
+}
+
+/// Per-claim settings the edge transform reads from its origin's custom headers
+/// (Lambda@Edge has no environment variables).
+fn edge_settings_headers(ctx: &Ctx) -> Vec<Value> {
+    let primary = ctx.spec.regions.primary.as_str();
+    let buckets = originals(ctx);
+    let fallback = &buckets[buckets.len() - 1];
+    let t = &ctx.spec.transform;
+    let mut prefixes: Vec<&str> = ctx
+        .spec
+        .tenants
+        .iter()
+        .map(|t| t.effective_prefix())
+        .collect();
+    prefixes.sort_unstable();
+    [
+        ("x-imagecdn-variants-bucket", ctx.names.bucket("variants", primary)),
+        ("x-imagecdn-variants-region", primary.to_string()),
+        ("x-imagecdn-fallback-bucket", fallback.bucket.clone()),
+        ("x-imagecdn-fallback-region", fallback.region.clone()),
+        (
+            "x-imagecdn-max-source-megapixels",
+            t.max_source_megapixels.to_string(),
+        ),
+        (
+            "x-imagecdn-max-source-megabytes",
+            t.max_source_megabytes.to_string(),
+        ),
+        ("x-imagecdn-default-quality", t.default_quality.to_string()),
+        ("x-imagecdn-tenant-prefixes", prefixes.join(",")),
+    ]
+    .into_iter()
+    .map(|(name, value)| json!({"name": name, "value": value}))
+    .collect()
+}
+
+fn distribution(ctx: &Ctx) -> Build {
+    let o = ctx.observed;
+    let this = DISTRIBUTION;
+    let mut inputs = Inputs::default();
+    let buckets = originals(ctx);
+    let shield_region = ctx
+        .spec
+        .regions
+        .effective_origin_shield()
+        .unwrap_or(ctx.spec.regions.primary.as_str())
+        .to_string();
+    let headers = edge_settings_headers(ctx);
+
+    // Origins: the primary and first replica form the failover group; the variants
+    // bucket is where the edge points CloudFront for variants too large to return inline.
+    let origin_components = [
+        buckets[0].component.as_str(),
+        buckets[1].component.as_str(),
+        VARIANTS,
+    ];
+    let origins: Vec<Value> = origin_components
+        .iter()
+        .enumerate()
+        .map(|(i, component)| {
+            let domain = inputs.need(
+                ctx,
+                this,
+                &format!("/spec/forProvider/origin/{i}/domainName"),
+                o.at_provider(component, "bucketRegionalDomainName"),
+                &format!("{component} bucketRegionalDomainName"),
+            );
+            json!({
+                "originId": component,
+                "domainName": domain,
+                "originAccessControlIdSelector": select(OAC),
+                "originShield": {"enabled": true, "originShieldRegion": shield_region},
+                "connectionAttempts": 2,
+                "connectionTimeout": 5,
+                "customHeader": headers,
+            })
+        })
+        .collect();
+
+    let cache_policy_id = inputs.need(
+        ctx,
+        this,
+        "/spec/forProvider/defaultCacheBehavior/cachePolicyId",
+        o.at_provider(CACHE_POLICY, "id"),
+        "cache-policy id",
+    );
+    let origin_request_policy_id = inputs.need(
+        ctx,
+        this,
+        "/spec/forProvider/defaultCacheBehavior/originRequestPolicyId",
+        o.at_provider(ORIGIN_REQUEST_POLICY, "id"),
+        "origin-request-policy id",
+    );
+    let function_arn = inputs.need(
+        ctx,
+        this,
+        "/spec/forProvider/defaultCacheBehavior/functionAssociation/0/functionArn",
+        o.at_provider(VIEWER_FUNCTION, "arn"),
+        "viewer-function arn",
+    );
+    let lambda_arn = inputs.need(
+        ctx,
+        this,
+        "/spec/forProvider/defaultCacheBehavior/lambdaFunctionAssociation/0/lambdaArn",
+        o.at_provider(EDGE_FUNCTION, "qualifiedArn"),
+        "edge-function qualifiedArn (published version)",
+    );
+    let log_bucket = inputs.need(
+        ctx,
+        this,
+        "/spec/forProvider/loggingConfig/bucket",
+        o.at_provider(LOGS, "bucketDomainName"),
+        "logs bucketDomainName",
+    );
+
+    inputs.build(|| {
+        let errors: Vec<Value> = FAILOVER_STATUSES
+            .iter()
+            .map(|code| json!({"errorCode": code, "errorCachingMinTtl": 0}))
+            .chain([json!({"errorCode": 404, "errorCachingMinTtl": 60})])
+            .collect();
+        let mut v = managed(
+            ctx,
+            DISTRIBUTION,
+            &format!("{CLOUDFRONT}/v1beta2"),
+            "Distribution",
+            None,
+            json!({
+                "enabled": true,
+                "comment": format!("ImageCDN {}", ctx.names.base()),
+                "isIpv6Enabled": true,
+                "httpVersion": "http2and3",
+                "priceClass": ctx.spec.price_class.as_str(),
+                "origin": origins,
+                "originGroup": [{
+                    "originId": ORIGIN_GROUP_ID,
+                    "failoverCriteria": {"statusCodes": FAILOVER_STATUSES},
+                    "member": [
+                        {"originId": buckets[0].component},
+                        {"originId": buckets[1].component},
+                    ],
+                }],
+                "defaultCacheBehavior": {
+                    "targetOriginId": ORIGIN_GROUP_ID,
+                    "viewerProtocolPolicy": "redirect-to-https",
+                    // Origin groups fail over only for GET, HEAD and OPTIONS.
+                    "allowedMethods": ["GET", "HEAD", "OPTIONS"],
+                    "cachedMethods": ["GET", "HEAD"],
+                    "compress": false,
+                    "cachePolicyId": cache_policy_id,
+                    "originRequestPolicyId": origin_request_policy_id,
+                    "functionAssociation": [{"eventType": "viewer-request", "functionArn": function_arn}],
+                    "lambdaFunctionAssociation": [{
+                        "eventType": "origin-request",
+                        "lambdaArn": lambda_arn,
+                        "includeBody": false,
+                    }],
+                },
+                // Errors from a failing origin must not stick in the cache.
+                "customErrorResponse": errors,
+                "restrictions": {"geoRestriction": {"restrictionType": "none"}},
+                "viewerCertificate": {"cloudfrontDefaultCertificate": true},
+                "loggingConfig": {"bucket": log_bucket, "prefix": "cloudfront/", "includeCookies": false},
+                "tags": tags(ctx, DISTRIBUTION),
+            }),
+        );
+        v["spec"]["forProvider"]["waitForDeployment"] = json!(false);
+        v
+    })
+}
+
+/// Bucket policies: CloudFront (only this distribution) reads the origins it serves,
+/// the edge role reads every originals bucket and writes variants, and all requests
+/// must use TLS.
+fn bucket_policies(ctx: &Ctx) -> Vec<(String, Build)> {
+    let o = ctx.observed;
+    let buckets = originals(ctx);
+    let primary = ctx.spec.regions.primary.as_str();
+    let variants = ctx.names.bucket("variants", primary);
+    // (bucket component, bucket name, region, served by CloudFront, edge actions)
+    let mut targets: Vec<(String, String, String, bool, &[&str])> = buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let read: &[&str] = &["s3:GetObject"];
+            (b.component.clone(), b.bucket.clone(), b.region.clone(), i < 2, read)
+        })
+        .collect();
+    let read_write: &[&str] = &["s3:GetObject", "s3:PutObject"];
+    targets.push((VARIANTS.into(), variants, primary.into(), true, read_write));
+
+    targets
+        .into_iter()
+        .map(|(component, bucket, region, served, edge_actions)| {
+            let name = format!("{component}-policy");
+            let mut inputs = Inputs::default();
+            let distribution_arn = o.at_provider(DISTRIBUTION, "arn");
+            let role_arn = o.at_provider(EDGE_ROLE, "arn");
+            if served {
+                inputs.require(distribution_arn.is_some(), "distribution arn");
+            }
+            inputs.require(role_arn.is_some(), "edge-role arn");
+            let build = inputs.build(|| {
+                let mut statements = Vec::new();
+                if let Some(arn) = &distribution_arn
+                    && served
+                {
+                    statements.push(iam::cloudfront_read(&bucket, arn));
+                }
+                if let Some(arn) = &role_arn {
+                    statements.push(iam::role_access("EdgeTransformAccess", &bucket, arn, edge_actions));
+                }
+                statements.push(iam::deny_insecure_transport(&bucket));
+                managed(
+                    ctx,
+                    &name,
+                    S3_V1BETA1,
+                    "BucketPolicy",
+                    None,
+                    json!({
+                        "region": region,
+                        "bucketSelector": select(&component),
+                        "policy": iam::document(statements),
+                    }),
+                )
+            });
+            (name, build)
+        })
+        .collect()
+}

@@ -1,0 +1,125 @@
+//! The RunFunction handler.
+
+use std::collections::BTreeMap;
+
+use function_sdk_rust::proto::v1::function_runner_service_server::FunctionRunnerService;
+use function_sdk_rust::proto::v1::{Ready, RunFunctionRequest, RunFunctionResponse, Target};
+use function_sdk_rust::resource::{self, struct_to_json};
+use function_sdk_rust::{request, response};
+use serde_json::Value;
+use tonic::{Request, Response, Status};
+
+use crate::compose;
+use crate::observed::Observed;
+use crate::validate;
+
+/// The condition this function sets on the XR (and claim) to say what it waits for.
+pub const CONDITION: &str = "ResourcesComposed";
+
+/// The gRPC service.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImageCdnFunction;
+
+#[tonic::async_trait]
+impl FunctionRunnerService for ImageCdnFunction {
+    async fn run_function(
+        &self,
+        request: Request<RunFunctionRequest>,
+    ) -> Result<Response<RunFunctionResponse>, Status> {
+        Ok(Response::new(run(&request.into_inner())))
+    }
+}
+
+/// Runs the function: never panics, and reports a bad claim as a fatal result that
+/// names the field, leaving the desired state as the request had it.
+pub fn run(req: &RunFunctionRequest) -> RunFunctionResponse {
+    let mut rsp = response::to(req, response::DEFAULT_TTL);
+    let Some(composite) = request::observed_composite(req)
+        .and_then(|r| r.resource.as_ref())
+        .map(struct_to_json)
+    else {
+        fatal(&mut rsp, "the request has no observed composite resource");
+        return rsp;
+    };
+    let spec = match validate::parse_spec(composite.get("spec")) {
+        Ok(spec) => spec,
+        Err(errors) => {
+            let message = errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            fatal(&mut rsp, format!("invalid ImageCDN: {message}"));
+            return rsp;
+        }
+    };
+    let name = composite
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if name.is_empty() {
+        fatal(&mut rsp, "metadata.name: the composite resource has no name");
+        return rsp;
+    }
+
+    let observed = observed_resources(req);
+    let composition = compose::compose(&spec, name, &observed);
+
+    for (name, body) in &composition.resources {
+        let desired = response::desired_composed(&mut rsp, name.clone());
+        if let Err(e) = resource::update(desired, body) {
+            fatal(&mut rsp, format!("internal error building {name}: {e}"));
+            return rsp;
+        }
+        let ready = if observed.is_ready(name) {
+            Ready::True
+        } else {
+            Ready::False
+        };
+        resource::set_ready(desired, ready);
+    }
+    if let Err(e) = resource::update_status(response::desired_composite(&mut rsp), &composition.status) {
+        fatal(&mut rsp, format!("internal error writing status: {e}"));
+        return rsp;
+    }
+
+    if composition.waiting.is_empty() {
+        response::condition_true(&mut rsp, CONDITION, "AllComposed").message =
+            Some(format!("all {} resources are composed", composition.resources.len()));
+    } else {
+        let waiting = composition
+            .waiting
+            .iter()
+            .map(|(name, missing)| format!("{name} (needs {})", missing.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let message = format!(
+            "{} resources composed, {} waiting for values from others: {waiting}",
+            composition.resources.len(),
+            composition.waiting.len()
+        );
+        response::condition_false(&mut rsp, CONDITION, "WaitingForDependencies").message =
+            Some(message.clone());
+        response::normal(&mut rsp, message);
+    }
+    rsp
+}
+
+fn fatal(rsp: &mut RunFunctionResponse, message: impl Into<String>) {
+    response::fatal(rsp, message).target = Some(Target::CompositeAndClaim as i32);
+}
+
+/// Observed composed resources as JSON, by composition resource name.
+fn observed_resources(req: &RunFunctionRequest) -> Observed {
+    let resources: BTreeMap<String, Value> = req
+        .observed
+        .as_ref()
+        .map(|o| {
+            o.resources
+                .iter()
+                .filter_map(|(name, r)| Some((name.clone(), struct_to_json(r.resource.as_ref()?))))
+                .collect()
+        })
+        .unwrap_or_default();
+    Observed::new(resources)
+}

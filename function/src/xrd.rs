@@ -1,0 +1,191 @@
+//! Generates the XRD (`apis/definition.yaml`) from the typed spec in [`crate::spec`].
+//!
+//! schemars emits JSON Schema; Kubernetes wants a *structural* OpenAPI v3 subset. The
+//! rewrite here inlines everything, turns `Option<T>` unions and `oneOf` enums back
+//! into plain typed nodes, and drops keywords structural schemas reject.
+
+use schemars::generate::SchemaSettings;
+use serde_json::{Map, Value, json};
+
+use crate::spec::{ImageCdnSpec, ImageCdnStatus};
+
+pub const GROUP: &str = "imagecdn.io";
+pub const VERSION: &str = "v1alpha1";
+pub const XR_KIND: &str = "XImageCDN";
+pub const CLAIM_KIND: &str = "ImageCDN";
+pub const API_VERSION: &str = "imagecdn.io/v1alpha1";
+/// The Composition the XRD selects by default.
+pub const COMPOSITION_NAME: &str = "imagecdn-aws";
+
+/// The structural OpenAPI schema of a Rust type.
+pub fn structural_schema<T: schemars::JsonSchema>() -> Value {
+    let generator = SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+        })
+        .into_generator();
+    let mut schema = generator.into_root_schema_for::<T>().to_value();
+    make_structural(&mut schema);
+    schema
+}
+
+/// Rewrites a JSON Schema node (recursively) into Kubernetes' structural subset.
+fn make_structural(node: &mut Value) {
+    let Value::Object(map) = node else { return };
+    for key in ["$schema", "title", "format", "$defs", "additionalProperties"] {
+        if key == "additionalProperties" && !matches!(map.get(key), Some(Value::Bool(false))) {
+            continue;
+        }
+        map.remove(key);
+    }
+    if map.get("default") == Some(&Value::Null) {
+        map.remove("default");
+    }
+    collapse_nullable(map);
+    collapse_const_one_of(map);
+    if let Some(Value::Array(values)) = map.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    if let Some(Value::String(d)) = map.get_mut("description") {
+        *d = d.replace('\n', " ");
+    }
+    if let Some(Value::Array(types)) = map.get("type") {
+        let non_null: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        if non_null.len() == 1 {
+            map.insert("type".into(), non_null[0].clone());
+        }
+    }
+    if map.remove("uniqueItems") == Some(Value::Bool(true))
+        && !map.contains_key("x-kubernetes-list-type")
+    {
+        map.insert("x-kubernetes-list-type".into(), json!("set"));
+    }
+    // An object default only needs to exist: the API server fills nested defaults.
+    if map.get("type") == Some(&json!("object")) && map.get("default").is_some_and(Value::is_object)
+    {
+        map.insert("default".into(), json!({}));
+    }
+    for key in ["properties"] {
+        if let Some(Value::Object(props)) = map.get_mut(key) {
+            for child in props.values_mut() {
+                make_structural(child);
+            }
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(child) = map.get_mut(key) {
+            make_structural(child);
+        }
+    }
+}
+
+/// `Option<Struct>` arrives as `anyOf: [{..}, {type: null}]`: keep the non-null branch,
+/// with the outer description and default winning.
+fn collapse_nullable(map: &mut Map<String, Value>) {
+    let Some(Value::Array(branches)) = map.get("anyOf") else {
+        return;
+    };
+    let non_null: Vec<&Value> = branches
+        .iter()
+        .filter(|b| b.get("type") != Some(&json!("null")))
+        .collect();
+    if non_null.len() != 1 {
+        return;
+    }
+    let Value::Object(inner) = non_null[0].clone() else {
+        return;
+    };
+    map.remove("anyOf");
+    for (k, v) in inner {
+        map.entry(k).or_insert(v);
+    }
+}
+
+/// Enums whose variants carry doc comments arrive as `oneOf` of `const`s; structural
+/// schemas want a plain `enum`, with the variants' docs folded into the description.
+fn collapse_const_one_of(map: &mut Map<String, Value>) {
+    let Some(Value::Array(branches)) = map.get("oneOf") else {
+        return;
+    };
+    let mut values = Vec::new();
+    let mut docs = Vec::new();
+    for b in branches {
+        let value = b
+            .get("const")
+            .cloned()
+            .or_else(|| b.get("enum").and_then(|e| e.get(0)).cloned());
+        let Some(value) = value else { return };
+        if let Some(d) = b.get("description").and_then(Value::as_str) {
+            docs.push(format!("`{}`: {d}", value.as_str().unwrap_or_default()));
+        }
+        values.push(value);
+    }
+    map.remove("oneOf");
+    map.insert("type".into(), json!("string"));
+    map.insert("enum".into(), Value::Array(values));
+    if !docs.is_empty() {
+        let base = map
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let joined = docs.join("; ");
+        let description = if base.is_empty() {
+            joined
+        } else {
+            format!("{base} {joined}")
+        };
+        map.insert("description".into(), json!(description));
+    }
+}
+
+/// The CompositeResourceDefinition, as a JSON value (serialized to YAML by the caller).
+pub fn definition() -> Value {
+    let mut spec = structural_schema::<ImageCdnSpec>();
+    spec["description"] = json!(
+        "The desired image CDN: regions, transform limits, tenants, edge security, pre-compute, audit and domain."
+    );
+    let mut status = structural_schema::<ImageCdnStatus>();
+    status["description"] =
+        json!("What the CDN looks like in AWS, filled in as its resources become ready.");
+    json!({
+        "apiVersion": "apiextensions.crossplane.io/v1",
+        "kind": "CompositeResourceDefinition",
+        "metadata": {
+            "name": format!("ximagecdns.{GROUP}"),
+        },
+        "spec": {
+            "scope": "LegacyCluster",
+            "group": GROUP,
+            "names": {"kind": XR_KIND, "plural": "ximagecdns", "categories": ["crossplane", "imagecdn"]},
+            "claimNames": {"kind": CLAIM_KIND, "plural": "imagecdns", "categories": ["imagecdn"]},
+            "defaultCompositionRef": {"name": COMPOSITION_NAME},
+            "versions": [{
+                "name": VERSION,
+                "served": true,
+                "referenceable": true,
+                "additionalPrinterColumns": [
+                    {"name": "URL", "type": "string", "jsonPath": ".status.cdnUrl"},
+                    {"name": "DISTRIBUTION", "type": "string", "jsonPath": ".status.distributionId"},
+                    {"name": "PRIMARY", "type": "string", "jsonPath": ".spec.regions.primary"},
+                ],
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "description": "An image-derivative CDN on AWS: S3 originals in three regions, CloudFront with a generated key normalizer, a Lambda@Edge transform, WAF, signed URLs per tenant, pre-compute on upload and audit.",
+                        "required": ["spec"],
+                        "properties": {"spec": spec, "status": status},
+                    }
+                },
+            }],
+        },
+    })
+}
+
+/// The XRD as the YAML committed in `apis/definition.yaml`.
+pub fn definition_yaml() -> String {
+    let header = "# Generated by `function-imagecdn xrd` from function/src/spec.rs. Do not edit by hand:\n# change the Rust types and run `function-imagecdn xrd > apis/definition.yaml`.\n";
+    let body = serde_yaml_ng::to_string(&definition()).expect("a JSON value always serializes");
+    format!("{header}{body}")
+}
