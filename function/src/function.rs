@@ -58,7 +58,10 @@ pub fn run(req: &RunFunctionRequest) -> RunFunctionResponse {
         .and_then(Value::as_str)
         .unwrap_or_default();
     if name.is_empty() {
-        fatal(&mut rsp, "metadata.name: the composite resource has no name");
+        fatal(
+            &mut rsp,
+            "metadata.name: the composite resource has no name",
+        );
         return rsp;
     }
 
@@ -78,14 +81,18 @@ pub fn run(req: &RunFunctionRequest) -> RunFunctionResponse {
         };
         resource::set_ready(desired, ready);
     }
-    if let Err(e) = resource::update_status(response::desired_composite(&mut rsp), &composition.status) {
+    if let Err(e) =
+        resource::update_status(response::desired_composite(&mut rsp), &composition.status)
+    {
         fatal(&mut rsp, format!("internal error writing status: {e}"));
         return rsp;
     }
 
     if composition.waiting.is_empty() {
-        response::condition_true(&mut rsp, CONDITION, "AllComposed").message =
-            Some(format!("all {} resources are composed", composition.resources.len()));
+        response::condition_true(&mut rsp, CONDITION, "AllComposed").message = Some(format!(
+            "all {} resources are composed",
+            composition.resources.len()
+        ));
     } else {
         let waiting = composition
             .waiting

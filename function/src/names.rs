@@ -104,7 +104,10 @@ mod tests {
         let b = Names::new(&format!("{}b", "a".repeat(79))).bucket("originals", "ap-southeast-1");
         assert!(a.len() <= S3_MAX && b.len() <= S3_MAX, "{a} {b}");
         assert_ne!(a, b);
-        assert_eq!(a, Names::new(&"a".repeat(80)).bucket("originals", "ap-southeast-1"));
+        assert_eq!(
+            a,
+            Names::new(&"a".repeat(80)).bucket("originals", "ap-southeast-1")
+        );
     }
 
     #[test]

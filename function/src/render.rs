@@ -82,10 +82,11 @@ pub fn read_yaml_stream(path: &Path) -> Result<Vec<Value>, RenderError> {
 fn parse_yaml_stream(text: &str, path: &Path) -> Result<Vec<Value>, RenderError> {
     let mut docs = Vec::new();
     for de in serde_yaml_ng::Deserializer::from_str(text) {
-        let value: Value = serde::Deserialize::deserialize(de).map_err(|source| RenderError::Yaml {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let value: Value =
+            serde::Deserialize::deserialize(de).map_err(|source| RenderError::Yaml {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if !value.is_null() {
             docs.push(value);
         }

@@ -375,7 +375,9 @@ impl Default for Transform {
 }
 
 /// An output image format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Jpeg,
@@ -463,7 +465,10 @@ pub struct Tenant {
     /// without leading or trailing slash. Defaults to the name. Prefixes of two tenants must
     /// not overlap (`a` and `a/b` do).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 128), regex(pattern = r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"))]
+    #[schemars(
+        length(max = 128),
+        regex(pattern = r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
+    )]
     pub prefix: Option<String>,
     /// Serve this tenant's images only to URLs signed with one of its keys (CloudFront
     /// trusted key group).
@@ -479,7 +484,9 @@ pub struct Tenant {
     /// Empty means the WAF-wide allowlist applies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = limits::MAX_REFERERS))]
-    #[schemars(inner(regex(pattern = r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")))]
+    #[schemars(inner(regex(
+        pattern = r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+    )))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub allowed_referers: Vec<String>,
 }
@@ -541,7 +548,9 @@ pub struct Waf {
     /// subdomains). Empty disables hotlink protection.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = limits::MAX_REFERERS))]
-    #[schemars(inner(regex(pattern = r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")))]
+    #[schemars(inner(regex(
+        pattern = r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+    )))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub allowed_referers: Vec<String>,
     /// Let requests without a `Referer` header through the hotlink rule (direct visits, apps,
@@ -649,7 +658,10 @@ impl Default for Audit {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomDomain {
     /// The fully qualified domain name clients use, such as `images.example.com`.
-    #[schemars(length(max = 253), regex(pattern = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"))]
+    #[schemars(
+        length(max = 253),
+        regex(pattern = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+    )]
     pub name: String,
     /// The Route 53 hosted zone that holds the name (certificate validation and alias records).
     #[schemars(regex(pattern = r"^Z[A-Z0-9]{1,31}$"))]
@@ -762,7 +774,10 @@ macro_rules! artifact_type {
         #[serde(rename_all = "camelCase", deny_unknown_fields)]
         pub struct $name {
             /// The bucket name.
-            #[schemars(length(min = 3, max = 63), regex(pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
+            #[schemars(
+                length(min = 3, max = 63),
+                regex(pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+            )]
             pub bucket: String,
             /// The object key of the zip.
             #[serde(default = $default_fn_name)]
@@ -776,8 +791,18 @@ macro_rules! artifact_type {
     };
 }
 
-artifact_type!(EdgeArtifact, default_edge_key, "default_edge_key", "imagecdn/edge-transform.zip");
-artifact_type!(RendererArtifact, default_renderer_key, "default_renderer_key", "imagecdn/renderer.zip");
+artifact_type!(
+    EdgeArtifact,
+    default_edge_key,
+    "default_edge_key",
+    "imagecdn/edge-transform.zip"
+);
+artifact_type!(
+    RendererArtifact,
+    default_renderer_key,
+    "default_renderer_key",
+    "imagecdn/renderer.zip"
+);
 
 /// The claim's `status`, filled from observed resources.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -53,18 +53,30 @@ pub fn parse_spec(spec: Option<&Value>) -> Result<ImageCdnSpec, Vec<FieldError>>
     for f in CROSSPLANE_SPEC_FIELDS {
         ours.remove(*f);
     }
-    let parsed: ImageCdnSpec = serde_path_to_error::deserialize(Value::Object(ours)).map_err(|e| {
-        let inner = e.inner().to_string();
-        let path = e.path().to_string();
-        vec![FieldError {
-            path: if path == "." {
-                "spec".into()
-            } else {
-                format!("spec.{path}")
-            },
-            message: inner,
-        }]
-    })?;
+    let parsed: ImageCdnSpec =
+        serde_path_to_error::deserialize(Value::Object(ours)).map_err(|e| {
+            let mut message = e.inner().to_string();
+            let mut path = match e.path().to_string() {
+                p if p == "." => "spec".to_string(),
+                p => format!("spec.{p}"),
+            };
+            // serde reports a missing or unknown field at its parent; name the field itself.
+            for (marker, what) in [
+                ("missing field `", "required"),
+                ("unknown field `", "unknown field"),
+            ] {
+                if let Some(rest) = message.strip_prefix(marker)
+                    && let Some((field, tail)) = rest.split_once('`')
+                {
+                    if !path.ends_with(&format!(".{field}")) {
+                    path = format!("{path}.{field}");
+                }
+                    message = format!("{what}{tail}");
+                    break;
+                }
+            }
+            vec![FieldError { path, message }]
+        })?;
     let errors = check(&parsed);
     if errors.is_empty() {
         Ok(parsed)
@@ -109,7 +121,10 @@ pub fn check(spec: &ImageCdnSpec) -> Vec<FieldError> {
     }
     for (path, bucket) in [
         ("spec.artifacts.edge.bucket", &spec.artifacts.edge.bucket),
-        ("spec.artifacts.renderer.bucket", &spec.artifacts.renderer.bucket),
+        (
+            "spec.artifacts.renderer.bucket",
+            &spec.artifacts.renderer.bucket,
+        ),
     ] {
         if !is_bucket_name(bucket) {
             errs.push(
@@ -128,7 +143,10 @@ pub fn check(spec: &ImageCdnSpec) -> Vec<FieldError> {
     }
     for (path, value) in [
         ("spec.providerConfig.aws", &spec.provider_config.aws),
-        ("spec.providerConfig.kubernetes", &spec.provider_config.kubernetes),
+        (
+            "spec.providerConfig.kubernetes",
+            &spec.provider_config.kubernetes,
+        ),
         (
             "spec.providerConfig.secretNamespace",
             &spec.provider_config.secret_namespace,
@@ -227,7 +245,10 @@ fn check_transform(spec: &ImageCdnSpec, errs: &mut Errors) {
         ("defaultQuality", t.default_quality),
     ] {
         if !(1..=100).contains(&q) {
-            errs.push(format!("spec.transform.{field}"), "must be between 1 and 100");
+            errs.push(
+                format!("spec.transform.{field}"),
+                "must be between 1 and 100",
+            );
         }
     }
     if !(t.min_quality <= t.default_quality && t.default_quality <= t.max_quality) {
@@ -283,7 +304,10 @@ fn check_transform(spec: &ImageCdnSpec, errs: &mut Errors) {
         {
             errs.push(
                 at("width"),
-                format!("must be between 1 and spec.transform.maxWidth ({})", t.max_width),
+                format!(
+                    "must be between 1 and spec.transform.maxWidth ({})",
+                    t.max_width
+                ),
             );
         }
         if let Some(h) = p.height
@@ -291,7 +315,10 @@ fn check_transform(spec: &ImageCdnSpec, errs: &mut Errors) {
         {
             errs.push(
                 at("height"),
-                format!("must be between 1 and spec.transform.maxHeight ({})", t.max_height),
+                format!(
+                    "must be between 1 and spec.transform.maxHeight ({})",
+                    t.max_height
+                ),
             );
         }
         if p.fit.is_some() && (p.width.is_none() || p.height.is_none()) {
@@ -454,7 +481,9 @@ fn check_referers(referers: &[String], path: &str, errs: &mut Errors) {
         if !is_hostname(r, true) {
             errs.push(
                 format!("{path}[{i}]"),
-                format!("{r:?} must be a lowercase hostname such as shop.example.com or *.example.com"),
+                format!(
+                    "{r:?} must be a lowercase hostname such as shop.example.com or *.example.com"
+                ),
             );
         }
         if !seen.insert(r) {

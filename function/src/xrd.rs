@@ -33,7 +33,13 @@ pub fn structural_schema<T: schemars::JsonSchema>() -> Value {
 /// Rewrites a JSON Schema node (recursively) into Kubernetes' structural subset.
 fn make_structural(node: &mut Value) {
     let Value::Object(map) = node else { return };
-    for key in ["$schema", "title", "format", "$defs", "additionalProperties"] {
+    for key in [
+        "$schema",
+        "title",
+        "format",
+        "$defs",
+        "additionalProperties",
+    ] {
         if key == "additionalProperties" && !matches!(map.get(key), Some(Value::Bool(false))) {
             continue;
         }

@@ -71,7 +71,10 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
         iam::allow(
             "ListPrimaryOriginals",
             &["s3:ListBucket"],
-            vec![iam::bucket_arn(primary_originals), iam::bucket_arn(&variants)],
+            vec![
+                iam::bucket_arn(primary_originals),
+                iam::bucket_arn(&variants),
+            ],
         ),
         iam::allow(
             "ReadWriteVariants",

@@ -185,7 +185,10 @@ fn edge_settings_headers(ctx: &Ctx) -> Vec<Value> {
         .collect();
     prefixes.sort_unstable();
     [
-        ("x-imagecdn-variants-bucket", ctx.names.bucket("variants", primary)),
+        (
+            "x-imagecdn-variants-bucket",
+            ctx.names.bucket("variants", primary),
+        ),
         ("x-imagecdn-variants-region", primary.to_string()),
         ("x-imagecdn-fallback-bucket", fallback.bucket.clone()),
         ("x-imagecdn-fallback-region", fallback.region.clone()),
@@ -354,7 +357,13 @@ fn bucket_policies(ctx: &Ctx) -> Vec<(String, Build)> {
         .enumerate()
         .map(|(i, b)| {
             let read: &[&str] = &["s3:GetObject"];
-            (b.component.clone(), b.bucket.clone(), b.region.clone(), i < 2, read)
+            (
+                b.component.clone(),
+                b.bucket.clone(),
+                b.region.clone(),
+                i < 2,
+                read,
+            )
         })
         .collect();
     let read_write: &[&str] = &["s3:GetObject", "s3:PutObject"];
@@ -379,7 +388,12 @@ fn bucket_policies(ctx: &Ctx) -> Vec<(String, Build)> {
                     statements.push(iam::cloudfront_read(&bucket, arn));
                 }
                 if let Some(arn) = &role_arn {
-                    statements.push(iam::role_access("EdgeTransformAccess", &bucket, arn, edge_actions));
+                    statements.push(iam::role_access(
+                        "EdgeTransformAccess",
+                        &bucket,
+                        arn,
+                        edge_actions,
+                    ));
                 }
                 statements.push(iam::deny_insecure_transport(&bucket));
                 managed(

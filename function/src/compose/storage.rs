@@ -44,7 +44,14 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
     let keep = ctx.spec.originals.deletion_policy.as_str();
     let mut out = Vec::new();
     for b in originals(ctx) {
-        out.extend(bucket_with_guards(ctx, &b.component, &b.region, &b.bucket, keep, false));
+        out.extend(bucket_with_guards(
+            ctx,
+            &b.component,
+            &b.region,
+            &b.bucket,
+            keep,
+            false,
+        ));
         out.push(versioning(ctx, &b.component, &b.region, keep));
     }
     out.extend(replication(ctx, keep));
@@ -52,7 +59,9 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
     let primary = ctx.spec.regions.primary.as_str();
     let variants = ctx.names.bucket("variants", primary);
     // Variants are derived data: deleting the claim deletes them, even when not empty.
-    out.extend(bucket_with_guards(ctx, VARIANTS, primary, &variants, "Delete", true));
+    out.extend(bucket_with_guards(
+        ctx, VARIANTS, primary, &variants, "Delete", true,
+    ));
     out.push(lifecycle(
         ctx,
         VARIANTS,
@@ -63,7 +72,9 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
 
     let logs = ctx.names.bucket("logs", primary);
     // Logs are evidence: kept on deletion like originals are by default.
-    out.extend(bucket_with_guards(ctx, LOGS, primary, &logs, "Orphan", false));
+    out.extend(bucket_with_guards(
+        ctx, LOGS, primary, &logs, "Orphan", false,
+    ));
     let retention = ctx.spec.audit.retention_days;
     out.push(lifecycle(
         ctx,
@@ -246,7 +257,11 @@ fn replication(ctx: &Ctx, deletion: &str) -> Vec<(String, Build)> {
     ];
     statements.push(iam::allow(
         "WriteReplicas",
-        &["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+        &[
+            "s3:ReplicateObject",
+            "s3:ReplicateDelete",
+            "s3:ReplicateTags",
+        ],
         replicas
             .iter()
             .map(|r| iam::objects_arn(&r.bucket, None))

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# The single test command of ImageCDN (CI runs it through .ci/run).
+#
+#   tests/run.sh            from any directory
+#
+# Stages: test peers (idempotent installs), cargo fmt --check, cargo test
+# --workspace, cargo build -p function-imagecdn (debug), then the end-to-end
+# pytest suite in tests/e2e against that binary over gRPC.
+#
+# Environment:
+#   CARGO_TARGET_DIR     cargo's target dir (default ~/.cache/imagecdn/target,
+#                        outside the clone so fresh clones reuse the build)
+#   IMAGECDN_PEERS_DIR   where test peers live (default ~/.cache/imagecdn/peers)
+#   PYTHON               interpreter for the venv (default python3, >= 3.11)
+#   PYTEST_ADDOPTS       extra pytest options (pytest reads it itself)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/imagecdn/target}"
+PEERS_DIR="${IMAGECDN_PEERS_DIR:-$HOME/.cache/imagecdn/peers}"
+VENV="$PEERS_DIR/venv"
+REQUIREMENTS="$ROOT/tests/requirements.txt"
+# npm packages go into a directory the project's .gitignore already ignores.
+NPM_PREFIX="$ROOT/.peers/npm"
+PYTHON="${PYTHON:-python3}"
+
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export DEBIAN_FRONTEND=noninteractive
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+STAGE=0
+STAGES=6
+STARTED=$SECONDS
+heading() {
+  STAGE=$((STAGE + 1))
+  printf '\n==> [%d/%d] %s  (t=%ds)\n' "$STAGE" "$STAGES" "$*" "$((SECONDS - STARTED))"
+}
+die() {
+  printf 'tests/run.sh: FAILED: %s\n' "$*" >&2
+  exit 1
+}
+trap 'rc=$?; if [ "$rc" -ne 0 ]; then printf "\ntests/run.sh: FAILED in stage %d (exit %d) after %ds\n" "$STAGE" "$rc" "$((SECONDS - STARTED))" >&2; fi' EXIT
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo -n "$@"
+  else
+    die "need root to run: $*"
+  fi
+}
+
+# ensure_debian_packages PKG...: installs the Debian packages that are not
+# installed yet; runs `apt-get update` at most once per run.
+APT_UPDATED=0
+ensure_debian_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  command -v apt-get >/dev/null 2>&1 || die "missing Debian packages ${missing[*]} and no apt-get"
+  echo "installing Debian packages: ${missing[*]}"
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    as_root apt-get update -q || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  as_root apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+    die "apt-get install ${missing[*]} failed"
+}
+
+# ensure_npm_packages NAME@VERSION...: installs npm packages (exact versions)
+# into $NPM_PREFIX/node_modules unless that version is already there. Their
+# binaries end up in $NPM_PREFIX/node_modules/.bin.
+ensure_npm_packages() {
+  local missing=() spec name version have
+  for spec in "$@"; do
+    name="${spec%@*}"
+    version="${spec##*@}"
+    [ -n "$name" ] && [ "$name" != "$spec" ] || die "npm package must be NAME@VERSION: $spec"
+    have="$(node -p "try { require('$NPM_PREFIX/node_modules/$name/package.json').version } catch (e) { '' }" 2>/dev/null || true)"
+    [ "$have" = "$version" ] || missing+=("$spec")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  command -v npm >/dev/null 2>&1 || die "npm is needed to install ${missing[*]}"
+  echo "installing npm packages into $NPM_PREFIX: ${missing[*]}"
+  mkdir -p "$NPM_PREFIX"
+  npm install --prefix "$NPM_PREFIX" --no-save --no-audit --no-fund --no-package-lock \
+    --loglevel=error "${missing[@]}" || die "npm install ${missing[*]} failed"
+}
+
+# ensure_python_venv: the venv at $VENV with tests/requirements.txt; pip runs
+# only when the stamp does not hold the sha256 of requirements.txt.
+ensure_python_venv() {
+  command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found (need Python >= 3.11)"
+  "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+    die "$PYTHON is $("$PYTHON" -V 2>&1); need Python >= 3.11"
+  # Debian's python3 has no ensurepip (so no venv) without python3-venv.
+  if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    ensure_debian_packages python3-venv
+  fi
+
+  local want stamp="$VENV/.requirements.sha256"
+  want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+  if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1 &&
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "python venv up to date: $VENV"
+    return 0
+  fi
+  if ! { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; }; then
+    echo "creating python venv: $VENV"
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV" || die "cannot create the venv $VENV"
+  fi
+  rm -f "$stamp"
+  echo "installing $REQUIREMENTS into $VENV"
+  "$VENV/bin/python" -m pip install -q -r "$REQUIREMENTS" || die "pip install -r $REQUIREMENTS failed"
+  echo "$want" >"$stamp"
+}
+
+heading "test peers"
+echo "repo:             $ROOT"
+echo "CARGO_TARGET_DIR: $CARGO_TARGET_DIR"
+echo "peers:            $PEERS_DIR"
+mkdir -p "$PEERS_DIR" "$CARGO_TARGET_DIR"
+command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust with rustup)"
+# aws-lc-sys (TLS in the function SDK) builds C code.
+if ! command -v cc >/dev/null 2>&1; then
+  ensure_debian_packages gcc libc6-dev
+fi
+if ! cargo fmt --version >/dev/null 2>&1; then
+  command -v rustup >/dev/null 2>&1 || die "cargo fmt missing and no rustup to add rustfmt"
+  rustup component add rustfmt
+fi
+# One installer at a time: concurrent runs share $PEERS_DIR.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$PEERS_DIR/.lock"
+  flock 9
+  ensure_python_venv
+  flock -u 9
+else
+  ensure_python_venv
+fi
+
+heading "cargo fmt --all --check"
+cargo fmt --all --check -- --color=never
+
+heading "cargo test --workspace"
+cargo test --workspace
+
+heading "cargo build -p function-imagecdn"
+cargo build -p function-imagecdn
+FUNCTION_BIN="$CARGO_TARGET_DIR/debug/function-imagecdn"
+[ -x "$FUNCTION_BIN" ] || die "no binary at $FUNCTION_BIN after the build"
+
+heading "pytest tests/e2e (gRPC against $FUNCTION_BIN)"
+set +e
+IMAGECDN_FUNCTION_BIN="$FUNCTION_BIN" PYTHONDONTWRITEBYTECODE=1 \
+  "$VENV/bin/python" -m pytest "$ROOT/tests/e2e" \
+  --rootdir "$ROOT/tests/e2e" -p no:cacheprovider --timeout 180 -ra
+rc=$?
+set -e
+case "$rc" in
+0) ;;
+5) die "pytest collected no tests in tests/e2e" ;;
+*) die "pytest exited $rc" ;;
+esac
+
+heading "done"
+echo "all stages passed in $((SECONDS - STARTED))s"
