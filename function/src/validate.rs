@@ -69,8 +69,8 @@ pub fn parse_spec(spec: Option<&Value>) -> Result<ImageCdnSpec, Vec<FieldError>>
                     && let Some((field, tail)) = rest.split_once('`')
                 {
                     if !path.ends_with(&format!(".{field}")) {
-                    path = format!("{path}.{field}");
-                }
+                        path = format!("{path}.{field}");
+                    }
                     message = format!("{what}{tail}");
                     break;
                 }

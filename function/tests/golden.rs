@@ -1,0 +1,150 @@
+//! Golden output of `render` for every example, first pass and full graph, plus
+//! determinism. Regenerate after an intended change with
+//! `UPDATE_GOLDEN=1 cargo test -p function-imagecdn --test golden` and review the diff.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use function_imagecdn::render::render;
+
+/// (golden file, claim, observed folder)
+const CASES: &[(&str, &str, Option<&str>)] = &[
+    ("minimal.first-pass.yaml", "minimal.yaml", None),
+    ("complete.first-pass.yaml", "complete.yaml", None),
+    ("complete.full.yaml", "complete.yaml", Some("observed")),
+];
+
+fn golden_path(name: &str) -> PathBuf {
+    repo_root().join("function/tests/golden").join(name)
+}
+
+#[test]
+fn render_matches_golden_files() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut stale = Vec::new();
+    for (golden, claim, observed) in CASES {
+        let observed = observed.map(example);
+        let got = render(Some(&example(claim)), observed.as_deref()).expect("example renders");
+        let path = golden_path(golden);
+        if update {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &got).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        if got != want {
+            stale.push(golden.to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "render output differs from {stale:?}; if intended, rerun with UPDATE_GOLDEN=1 and review the diff"
+    );
+}
+
+#[test]
+fn rendering_is_byte_identical_across_runs() {
+    for (_, claim, observed) in CASES {
+        let observed = observed.map(example);
+        let runs: Vec<String> = (0..3)
+            .map(|_| render(Some(&example(claim)), observed.as_deref()).unwrap())
+            .collect();
+        assert!(
+            runs.windows(2).all(|w| w[0] == w[1]),
+            "{claim} renders differently between runs"
+        );
+    }
+}
+
+#[test]
+fn embedded_default_is_the_complete_example() {
+    assert_eq!(
+        render(None, None).unwrap(),
+        render(Some(&example("complete.yaml")), None).unwrap()
+    );
+}
+
+/// The full graph holds every resource the storage, delivery and compute concerns
+/// promise, of the expected kinds.
+#[test]
+fn full_graph_holds_every_resource() {
+    let resources =
+        function_imagecdn::render::render_resources(&composite("complete.yaml"), &full_observed())
+            .unwrap();
+    let mut expected: Vec<(String, &str)> = Vec::new();
+    for b in [
+        "originals-primary",
+        "originals-replica-1",
+        "originals-replica-2",
+    ] {
+        expected.push((b.into(), "Bucket"));
+        expected.push((format!("{b}-versioning"), "BucketVersioning"));
+        expected.push((format!("{b}-policy"), "BucketPolicy"));
+    }
+    for b in [
+        "originals-primary",
+        "originals-replica-1",
+        "originals-replica-2",
+        "variants",
+        "logs",
+    ] {
+        expected.push((
+            format!("{b}-encryption"),
+            "BucketServerSideEncryptionConfiguration",
+        ));
+        expected.push((
+            format!("{b}-public-access-block"),
+            "BucketPublicAccessBlock",
+        ));
+        expected.push((format!("{b}-ownership"), "BucketOwnershipControls"));
+    }
+    for (name, kind) in [
+        ("variants", "Bucket"),
+        ("variants-lifecycle", "BucketLifecycleConfiguration"),
+        ("variants-policy", "BucketPolicy"),
+        ("logs", "Bucket"),
+        ("logs-lifecycle", "BucketLifecycleConfiguration"),
+        ("replication-role", "Role"),
+        ("replication-policy", "Policy"),
+        ("replication-policy-attachment", "RolePolicyAttachment"),
+        ("replication", "BucketReplicationConfiguration"),
+        ("origin-access-control", "OriginAccessControl"),
+        ("cache-policy", "CachePolicy"),
+        ("origin-request-policy", "OriginRequestPolicy"),
+        ("viewer-function-code", "Object"),
+        ("viewer-function", "Function"),
+        ("distribution", "Distribution"),
+        ("edge-role", "Role"),
+        ("edge-policy", "Policy"),
+        ("edge-policy-attachment", "RolePolicyAttachment"),
+        ("edge-function", "Function"),
+        ("renderer-role", "Role"),
+        ("renderer-policy", "Policy"),
+        ("renderer-policy-attachment", "RolePolicyAttachment"),
+        ("renderer-function", "Function"),
+    ] {
+        expected.push((name.into(), kind));
+    }
+    for (name, kind) in &expected {
+        let got = resources
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing from the full graph"));
+        assert_eq!(got["kind"], *kind, "{name}");
+    }
+    assert_eq!(
+        resources.len(),
+        expected.len(),
+        "unexpected extra resources: {:?}",
+        resources.keys().collect::<Vec<_>>()
+    );
+}
+
+/// `examples/render/xr.yaml` (for the crossplane CLI) is the minimal claim as an XR.
+#[test]
+fn crossplane_render_xr_matches_the_minimal_claim() {
+    let xr = function_imagecdn::render::read_yaml_stream(&example("render/xr.yaml")).unwrap();
+    assert_eq!(xr[0]["kind"], "XImageCDN");
+    assert_eq!(xr[0]["spec"], composite("minimal.yaml")["spec"]);
+}

@@ -1,0 +1,95 @@
+//! The XRD is generated from the Rust spec types: the committed file must match, and
+//! every field a portal shows must carry a description and a type.
+
+mod common;
+
+use common::repo_root;
+use function_imagecdn::xrd;
+use serde_json::Value;
+
+#[test]
+fn committed_xrd_matches_the_rust_types() {
+    let committed = std::fs::read_to_string(repo_root().join("apis/definition.yaml")).unwrap();
+    assert!(
+        committed == xrd::definition_yaml(),
+        "apis/definition.yaml is stale: run `function-imagecdn xrd > apis/definition.yaml`"
+    );
+}
+
+fn walk(node: &Value, path: &str, problems: &mut Vec<String>) {
+    let Some(map) = node.as_object() else {
+        problems.push(format!("{path}: not a schema object"));
+        return;
+    };
+    if !map.contains_key("type") {
+        problems.push(format!("{path}: no type"));
+    }
+    for banned in [
+        "$ref",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "nullable",
+        "additionalProperties",
+        "const",
+        "$defs",
+    ] {
+        if map.contains_key(banned) {
+            problems.push(format!("{path}: non-structural keyword {banned}"));
+        }
+    }
+    if let Some(Value::Object(props)) = map.get("properties") {
+        for (name, child) in props {
+            let child_path = format!("{path}.{name}");
+            let described = child
+                .get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.len() > 10);
+            if !described {
+                problems.push(format!("{child_path}: no description"));
+            }
+            walk(child, &child_path, problems);
+        }
+    }
+    if let Some(items) = map.get("items") {
+        walk(items, &format!("{path}[]"), problems);
+    }
+}
+
+#[test]
+fn every_field_is_structural_typed_and_described() {
+    let def = xrd::definition();
+    let schema = &def["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+    let mut problems = Vec::new();
+    walk(schema, "", &mut problems);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Fields that a portal should render with a default or a bound do have them.
+#[test]
+fn defaults_and_bounds_are_present() {
+    let def = xrd::definition();
+    let spec = &def["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
+    let cases: &[(&str, &str)] = &[
+        ("/regions/properties/primary/default", "us-east-1"),
+        ("/transform/properties/maxWidth/default", "4096"),
+        ("/transform/properties/maxWidth/maximum", "16384"),
+        ("/transform/properties/defaultQuality/default", "80"),
+        ("/waf/properties/rateLimit/default", "2000"),
+        ("/waf/properties/rateLimit/minimum", "10"),
+        ("/audit/properties/retentionDays/default", "365"),
+        ("/priceClass/default", "\"PriceClass_All\""),
+        ("/originals/properties/deletionPolicy/default", "\"Orphan\""),
+        ("/tenants/maxItems", "50"),
+        ("/transform/properties/presets/maxItems", "24"),
+    ];
+    for (pointer, want) in cases {
+        let got = spec.pointer(pointer).map(|v| v.to_string());
+        let want = want.trim_matches('"');
+        assert_eq!(
+            got.as_deref().map(|g| g.trim_matches('"')),
+            Some(want),
+            "{pointer}"
+        );
+    }
+}
