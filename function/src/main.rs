@@ -34,6 +34,8 @@ enum Command {
     },
     /// Print the CompositeResourceDefinition generated from the Rust spec types.
     Xrd,
+    /// Print the claim reference (Markdown) generated from the same types.
+    Reference,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,10 @@ fn main() -> ExitCode {
         }
         Some(Command::Xrd) => {
             print!("{}", xrd::definition_yaml());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Reference) => {
+            print!("{}", xrd::reference_markdown());
             ExitCode::SUCCESS
         }
         None => serve(&cli.serve),

@@ -151,7 +151,8 @@ pub struct ImageCdnSpec {
     #[serde(default)]
     pub provider_config: ProviderConfig,
 
-    /// Where the built Lambda packages live (`make lambda` builds them; upload them first).
+    /// Where the built Lambda packages live. Upload the release zips there first; changing a key
+    /// deploys new code.
     pub artifacts: Artifacts,
 }
 
