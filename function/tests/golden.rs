@@ -148,3 +148,39 @@ fn crossplane_render_xr_matches_the_minimal_claim() {
     assert_eq!(xr[0]["kind"], "XImageCDN");
     assert_eq!(xr[0]["spec"], composite("minimal.yaml")["spec"]);
 }
+
+/// The binary's `render`: YAML on stdout for a good claim; for a bad one, the fatal
+/// message on stderr and a non-zero exit.
+#[test]
+fn render_command_exit_codes() {
+    let bin = env!("CARGO_BIN_EXE_function-imagecdn");
+    let ok = std::process::Command::new(bin)
+        .args(["render", example("minimal.yaml").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("---\napiVersion:"));
+
+    let dir = std::env::temp_dir().join(format!("imagecdn-render-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.yaml");
+    let text = std::fs::read_to_string(example("minimal.yaml")).unwrap()
+        + "  regions:\n    primary: us-east-1\n    replicas: [eu-west-1, us-east-1]\n";
+    std::fs::write(&bad, text).unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["render", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "nothing on stdout for a bad claim");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("spec.regions.replicas[1]: must differ from the primary region"),
+        "{stderr}"
+    );
+}
