@@ -9,6 +9,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use imagecdn_urlapi::{Fit, Format};
+
 /// Bounds shared by the schema (`#[schemars(range(..))]`) and [`crate::validate`].
 pub mod limits {
     /// Largest output edge we allow; keeps one variant well inside Lambda memory.
@@ -23,6 +25,8 @@ pub mod limits {
     pub const MAX_TENANTS: usize = 50;
     /// CloudFront allows 5 public keys per key group.
     pub const MAX_KEYS_PER_TENANT: usize = 5;
+    /// Tenant prefixes are embedded in the CloudFront Function too.
+    pub const MAX_PREFIX_LENGTH: usize = 63;
     /// Referer allowlist entries (each is one WAF byte-match statement).
     pub const MAX_REFERERS: usize = 20;
     /// Source megapixels: 200 MP RGBA is 800 MB, inside Lambda's 10 GB.
@@ -371,52 +375,6 @@ impl Default for Transform {
             presets: Vec::new(),
             max_source_megapixels: default_max_source_megapixels(),
             max_source_megabytes: default_max_source_megabytes(),
-        }
-    }
-}
-
-/// An output image format.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Jpeg,
-    Png,
-    Webp,
-    Avif,
-}
-
-impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Jpeg => "jpeg",
-            Format::Png => "png",
-            Format::Webp => "webp",
-            Format::Avif => "avif",
-        }
-    }
-}
-
-/// How an image is fitted into a `w` x `h` box (sharp's semantics).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Fit {
-    Cover,
-    Contain,
-    Fill,
-    Inside,
-    Outside,
-}
-
-impl Fit {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Fit::Cover => "cover",
-            Fit::Contain => "contain",
-            Fit::Fill => "fill",
-            Fit::Inside => "inside",
-            Fit::Outside => "outside",
         }
     }
 }

@@ -333,9 +333,15 @@ fn check_transform(spec: &ImageCdnSpec, errs: &mut Errors) {
             );
         }
         if let Some(q) = p.quality
-            && !(1..=100).contains(&q)
+            && !(t.min_quality..=t.max_quality).contains(&q)
         {
-            errs.push(at("quality"), "must be between 1 and 100");
+            errs.push(
+                at("quality"),
+                format!(
+                    "must lie within minQuality..maxQuality ({}..{})",
+                    t.min_quality, t.max_quality
+                ),
+            );
         }
     }
     if !(1..=limits::MAX_SOURCE_MEGAPIXELS).contains(&t.max_source_megapixels) {
@@ -382,7 +388,7 @@ fn check_tenants(spec: &ImageCdnSpec, errs: &mut Errors) {
         if !is_key_prefix(prefix) {
             errs.push(
                 at("prefix"),
-                "must be lowercase path segments (letters, digits, '.', '_', '-') joined by '/', without leading or trailing slash, '.' or '..' segments",
+                "must be at most 63 characters of lowercase path segments (letters, digits, '.', '_', '-') joined by '/', without leading or trailing slash, '.' or '..' segments",
             );
         }
         for (j, other) in tenants[..i].iter().enumerate() {
@@ -537,7 +543,7 @@ fn is_bucket_name(s: &str) -> bool {
 
 fn is_key_prefix(s: &str) -> bool {
     !s.is_empty()
-        && s.len() <= 128
+        && s.len() <= limits::MAX_PREFIX_LENGTH
         && s.split('/').all(|seg| {
             !seg.is_empty()
                 && seg != "."

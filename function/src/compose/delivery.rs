@@ -8,9 +8,10 @@ use sha2::{Digest, Sha256};
 
 use super::compute::{EDGE_FUNCTION, EDGE_ROLE};
 use super::storage::{LOGS, VARIANTS, originals};
-use super::viewer_request::{self, CANONICAL_PARAMS};
+use super::viewer_request;
 use super::{Build, Ctx, Inputs, managed, select, tags};
 use crate::iam;
+use imagecdn_urlapi::definition::canonical_names;
 
 pub const DISTRIBUTION: &str = "distribution";
 pub const OAC: &str = "origin-access-control";
@@ -88,7 +89,7 @@ fn cache_policy(ctx: &Ctx) -> Value {
                 "headersConfig": {"headerBehavior": "none"},
                 "queryStringsConfig": {
                     "queryStringBehavior": "whitelist",
-                    "queryStrings": {"items": CANONICAL_PARAMS},
+                    "queryStrings": {"items": canonical_names()},
                 },
                 // Images are already compressed; gzip variants would only split the cache.
                 "enableAcceptEncodingBrotli": false,
@@ -113,7 +114,7 @@ fn origin_request_policy(ctx: &Ctx) -> Value {
             "headersConfig": {"headerBehavior": "none"},
             "queryStringsConfig": {
                 "queryStringBehavior": "whitelist",
-                "queryStrings": {"items": CANONICAL_PARAMS},
+                "queryStrings": {"items": canonical_names()},
             },
         }),
     )
@@ -177,13 +178,7 @@ fn edge_settings_headers(ctx: &Ctx) -> Vec<Value> {
     let buckets = originals(ctx);
     let fallback = &buckets[buckets.len() - 1];
     let t = &ctx.spec.transform;
-    let mut prefixes: Vec<&str> = ctx
-        .spec
-        .tenants
-        .iter()
-        .map(|t| t.effective_prefix())
-        .collect();
-    prefixes.sort_unstable();
+    let prefixes = viewer_request::url_settings(ctx.spec).prefixes;
     [
         (
             "x-imagecdn-variants-bucket",
