@@ -20,13 +20,13 @@ pub mod limits {
     /// Width ladder steps (each becomes at most one cache key per other params).
     pub const MAX_LADDER_STEPS: usize = 32;
     /// Presets are embedded in the 10 KB CloudFront Function; keep headroom.
-    pub const MAX_PRESETS: usize = 24;
+    pub const MAX_PRESETS: usize = 16;
     /// 75 cache behaviors per distribution: one per tenant plus the default.
     pub const MAX_TENANTS: usize = 50;
     /// CloudFront allows 5 public keys per key group.
     pub const MAX_KEYS_PER_TENANT: usize = 5;
     /// Tenant prefixes are embedded in the CloudFront Function too.
-    pub const MAX_PREFIX_LENGTH: usize = 63;
+    pub const MAX_PREFIX_LENGTH: usize = 48;
     /// Referer allowlist entries (each is one WAF byte-match statement).
     pub const MAX_REFERERS: usize = 20;
     /// Source megapixels: 200 MP RGBA is 800 MB, inside Lambda's 10 GB.
@@ -421,8 +421,9 @@ pub struct Tenant {
     #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"))]
     pub name: String,
     /// The tenant's key prefix in the originals bucket and first path segment(s) of its URLs,
-    /// without leading or trailing slash. Defaults to the name. Prefixes of two tenants must
-    /// not overlap (`a` and `a/b` do).
+    /// without leading or trailing slash, at most 48 characters (prefixes are embedded in the
+    /// CloudFront Function). Defaults to the name. Prefixes of two tenants must not overlap
+    /// (`a` and `a/b` do).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(max = 128),

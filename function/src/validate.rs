@@ -388,7 +388,7 @@ fn check_tenants(spec: &ImageCdnSpec, errs: &mut Errors) {
         if !is_key_prefix(prefix) {
             errs.push(
                 at("prefix"),
-                "must be at most 63 characters of lowercase path segments (letters, digits, '.', '_', '-') joined by '/', without leading or trailing slash, '.' or '..' segments",
+                "must be at most 48 characters of lowercase path segments (letters, digits, '.', '_', '-') joined by '/', without leading or trailing slash, '.' or '..' segments",
             );
         }
         for (j, other) in tenants[..i].iter().enumerate() {

@@ -81,7 +81,7 @@ fn defaults_and_bounds_are_present() {
         ("/priceClass/default", "\"PriceClass_All\""),
         ("/originals/properties/deletionPolicy/default", "\"Orphan\""),
         ("/tenants/maxItems", "50"),
-        ("/transform/properties/presets/maxItems", "24"),
+        ("/transform/properties/presets/maxItems", "16"),
     ];
     for (pointer, want) in cases {
         let got = spec.pointer(pointer).map(|v| v.to_string());
