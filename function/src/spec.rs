@@ -107,6 +107,10 @@ pub const ORIGIN_SHIELD_REGIONS: &[&str] = &[
         "message": "spec.transform.presets[].width: must not exceed spec.transform.maxWidth"
     },
     {
+        "rule": "!has(self.transform) || !has(self.transform.presets) || !has(self.transform.widthLadder) || self.transform.widthLadder.size() == 0 || self.transform.presets.all(p, !has(p.width) || p.width in self.transform.widthLadder)",
+        "message": "spec.transform.presets[].width: must be one of spec.transform.widthLadder when a ladder is set"
+    },
+    {
         "rule": "!has(self.transform) || !has(self.transform.presets) || self.transform.presets.all(p, !has(p.height) || p.height <= self.transform.maxHeight)",
         "message": "spec.transform.presets[].height: must not exceed spec.transform.maxHeight"
     }

@@ -310,6 +310,15 @@ fn check_transform(spec: &ImageCdnSpec, errs: &mut Errors) {
                 ),
             );
         }
+        if let Some(w) = p.width
+            && !t.width_ladder.is_empty()
+            && !t.width_ladder.contains(&w)
+        {
+            errs.push(
+                at("width"),
+                "must be one of spec.transform.widthLadder: the ladder applies to every width, so a preset off the ladder would be rendered at another width",
+            );
+        }
         if let Some(h) = p.height
             && (h == 0 || h > t.max_height)
         {

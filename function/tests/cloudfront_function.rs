@@ -57,3 +57,47 @@ fn worst_case_function_fits_cloudfronts_limit() {
         js.len()
     );
 }
+
+/// The README's URL API examples hold for the complete example claim.
+#[test]
+fn readme_url_examples_hold() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let claim: serde_json::Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(root.join("examples/complete.yaml")).unwrap(),
+    )
+    .unwrap();
+    let spec = function_imagecdn::validate::parse_spec(claim.get("spec")).unwrap();
+    let settings = function_imagecdn::compose::viewer_request::url_settings(&spec);
+    let chrome = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
+    let table = readme
+        .split_once("Examples (claim `examples/complete.yaml`):")
+        .expect("README has the URL examples")
+        .1;
+    let rows: Vec<&str> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("| `"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert!(rows.len() >= 5, "{rows:?}");
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let request = cells[1].split('`').nth(1).unwrap();
+        let want = cells[2].trim_matches('`');
+        let (uri, query) = request.split_once('?').unwrap_or((request, ""));
+        let accept = cells[1].contains("Chrome").then_some(chrome);
+        let outcome = imagecdn_urlapi::normalize_raw(&settings, uri, query, accept);
+        let got = match &outcome {
+            imagecdn_urlapi::Outcome::Forward { uri, .. } => {
+                let q = outcome.query_string().unwrap();
+                if q.is_empty() {
+                    uri.clone()
+                } else {
+                    format!("{uri}?{q}")
+                }
+            }
+            imagecdn_urlapi::Outcome::Refuse { status, .. } => status.to_string(),
+        };
+        assert_eq!(got, want, "README example {request}");
+    }
+}

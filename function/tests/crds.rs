@@ -129,6 +129,11 @@ fn xrd_cel_rules_refuse_bad_claims() {
             "spec.transform.presets[].width",
         ),
         (
+            "/spec/transform/presets/0/width",
+            json!(250),
+            "must be one of spec.transform.widthLadder",
+        ),
+        (
             "/spec/transform/presets/2/fit",
             json!("cover"),
             "fit needs both width and height",

@@ -129,6 +129,12 @@ fn bad_claims_get_a_fatal_result_naming_the_field() {
             "spec.transform.presets[0].width",
         ),
         (
+            "preset width off the ladder",
+            "/spec/transform/presets/0/width",
+            json!(250),
+            "spec.transform.presets[0].width: must be one of spec.transform.widthLadder",
+        ),
+        (
             "preset format disabled",
             "/spec/transform/formats",
             json!(["jpeg", "png"]),

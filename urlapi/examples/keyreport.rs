@@ -43,7 +43,7 @@ fn settings() -> Settings {
     Settings {
         max_width: 3840,
         max_height: 3840,
-        width_ladder: vec![160, 320, 480, 640, 960, 1280, 1920, 2560, 3840],
+        width_ladder: vec![160, 200, 320, 480, 640, 960, 1280, 1920, 2560, 3840],
         min_quality: 40,
         max_quality: 90,
         default_quality: 75,

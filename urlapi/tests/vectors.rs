@@ -170,3 +170,30 @@ fn generated_cloudfront_function_matches_every_vector_in_node() {
     let expected_summary = format!("{} passed, 0 failed", cases.len());
     assert!(stdout.contains(&expected_summary), "{stdout}");
 }
+
+/// The README's parameter table is printed from the definition (`UPDATE_GOLDEN=1`
+/// rewrites it).
+#[test]
+fn readme_parameter_reference_is_generated() {
+    let path = repo_root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- urlapi:start -->\n", "<!-- urlapi:end -->");
+    let (head, rest) = readme
+        .split_once(start)
+        .expect("README has the urlapi start marker");
+    let (_, tail) = rest
+        .split_once(end)
+        .expect("README has the urlapi end marker");
+    let want = format!(
+        "{head}{start}{}{end}{tail}",
+        imagecdn_urlapi::definition::reference_markdown()
+    );
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    } else {
+        assert!(
+            readme == want,
+            "README's URL API table is stale: rerun with UPDATE_GOLDEN=1"
+        );
+    }
+}
