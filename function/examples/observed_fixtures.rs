@@ -145,6 +145,45 @@ fn observe(name: &str, mut body: Value) -> Value {
                 "status": "Deployed",
             })
         }
+        "WebACL" => json!({
+            "id": uuid,
+            "arn": format!("arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/{}/{uuid}", body.pointer("/spec/forProvider/name").and_then(Value::as_str).unwrap_or_default()),
+            "capacity": 1032,
+        }),
+        "Group" => json!({
+            "id": external,
+            "arn": format!("arn:aws:logs:{region}:{ACCOUNT}:log-group:{external}"),
+        }),
+        "Trail" => json!({
+            "id": external,
+            "arn": format!("arn:aws:cloudtrail:{region}:{ACCOUNT}:trail/{external}"),
+            "homeRegion": region,
+        }),
+        "KeyGroup" | "PublicKey" => {
+            json!({"id": format!("K{}", hash(&external, 13).to_uppercase())})
+        }
+        "Certificate" => {
+            let domain = body
+                .pointer("/spec/forProvider/domainName")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            json!({
+                "id": format!("arn:aws:acm:{region}:{ACCOUNT}:certificate/{uuid}"),
+                "arn": format!("arn:aws:acm:{region}:{ACCOUNT}:certificate/{uuid}"),
+                "status": "ISSUED",
+                "domainValidationOptions": [{
+                    "domainName": domain,
+                    "resourceRecordName": format!("_{}.{domain}.", hash(&domain, 32)),
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": format!("_{}.jkddzztszm.acm-validations.aws.", hash(&uuid, 32)),
+                }],
+            })
+        }
+        "Record" => json!({
+            "id": format!("{}_{}", body.pointer("/spec/forProvider/zoneId").and_then(Value::as_str).unwrap_or_default(), body.pointer("/spec/forProvider/name").and_then(Value::as_str).unwrap_or_default()),
+            "fqdn": body.pointer("/spec/forProvider/name").and_then(Value::as_str).unwrap_or_default().trim_end_matches('.'),
+        }),
         "Object" => json!({}),
         _ => json!({"id": uuid}),
     };

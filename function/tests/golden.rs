@@ -66,8 +66,8 @@ fn embedded_default_is_the_complete_example() {
     );
 }
 
-/// The full graph holds every resource the storage, delivery and compute concerns
-/// promise, of the expected kinds.
+/// The full graph holds every resource the storage, delivery, compute, security,
+/// audit and dns concerns promise, of the expected kinds.
 #[test]
 fn full_graph_holds_every_resource() {
     let resources =
@@ -124,6 +124,19 @@ fn full_graph_holds_every_resource() {
         ("renderer-policy", "Policy"),
         ("renderer-policy-attachment", "RolePolicyAttachment"),
         ("renderer-function", "Function"),
+        ("web-acl", "WebACL"),
+        ("waf-log-group", "Group"),
+        ("tenant-partners-key-key-2026", "PublicKey"),
+        ("tenant-partners-key-group", "KeyGroup"),
+        ("tenant-shop-uploader-policy", "Policy"),
+        ("tenant-partners-uploader-policy", "Policy"),
+        ("logs-policy", "BucketPolicy"),
+        ("audit-trail", "Trail"),
+        ("certificate", "Certificate"),
+        ("certificate-validation-record-0", "Record"),
+        ("certificate-validation", "CertificateValidation"),
+        ("alias-a", "Record"),
+        ("alias-aaaa", "Record"),
     ] {
         expected.push((name.into(), kind));
     }

@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::compute::{EDGE_FUNCTION, EDGE_ROLE};
+use super::dns;
+use super::security::{self, WEB_ACL};
 use super::storage::{LOGS, VARIANTS, originals};
 use super::viewer_request;
 use super::{Build, Ctx, Inputs, managed, select, tags};
@@ -282,6 +284,72 @@ fn distribution(ctx: &Ctx) -> Build {
         "logs bucketDomainName",
     );
 
+    // WAF's web ACL ARN (the field is named for the classic WAF ID).
+    let web_acl_arn = if ctx.spec.waf.enabled {
+        inputs.need(
+            ctx,
+            this,
+            "/spec/forProvider/webAclId",
+            o.at_provider(WEB_ACL, "arn"),
+            "web-acl arn",
+        )
+    } else {
+        Value::Null
+    };
+    let viewer_certificate = match &ctx.spec.custom_domain {
+        None => json!({"cloudfrontDefaultCertificate": true}),
+        Some(_) => json!({
+            "acmCertificateArn": inputs.need(
+                ctx,
+                this,
+                "/spec/forProvider/viewerCertificate/acmCertificateArn",
+                dns::validated_certificate_arn(ctx),
+                "certificate arn (validated)",
+            ),
+            "sslSupportMethod": "sni-only",
+            "minimumProtocolVersion": "TLSv1.2_2021",
+        }),
+    };
+    let behavior = json!({
+        "targetOriginId": ORIGIN_GROUP_ID,
+        "viewerProtocolPolicy": "redirect-to-https",
+        // Origin groups fail over only for GET, HEAD and OPTIONS.
+        "allowedMethods": ["GET", "HEAD", "OPTIONS"],
+        "cachedMethods": ["GET", "HEAD"],
+        "compress": false,
+        "cachePolicyId": cache_policy_id,
+        "originRequestPolicyId": origin_request_policy_id,
+        "functionAssociation": [{"eventType": "viewer-request", "functionArn": function_arn}],
+        "lambdaFunctionAssociation": [{
+            "eventType": "origin-request",
+            "lambdaArn": lambda_arn,
+            "includeBody": false,
+        }],
+    });
+    // A tenant that requires signed URLs gets its own behavior trusting only its own
+    // key group; everyone else is served by the default behavior.
+    let ordered: Vec<Value> = ctx
+        .spec
+        .tenants
+        .iter()
+        .filter(|t| t.require_signed_urls)
+        .enumerate()
+        .map(|(i, t)| {
+            let key_group = inputs.need(
+                ctx,
+                this,
+                &format!("/spec/forProvider/orderedCacheBehavior/{i}/trustedKeyGroups/0"),
+                security::key_group_id(ctx, t),
+                &format!("{} id", security::key_group_component(t)),
+            );
+            let mut b = behavior.clone();
+            b["pathPattern"] = json!(format!("/{}/*", t.effective_prefix()));
+            b["trustedKeyGroups"] = json!([key_group]);
+            b
+        })
+        .collect();
+    let ordered_is_empty = ordered.is_empty();
+
     inputs.build(|| {
         let errors: Vec<Value> = FAILOVER_STATUSES
             .iter()
@@ -309,31 +377,27 @@ fn distribution(ctx: &Ctx) -> Build {
                         {"originId": buckets[1].component},
                     ],
                 }],
-                "defaultCacheBehavior": {
-                    "targetOriginId": ORIGIN_GROUP_ID,
-                    "viewerProtocolPolicy": "redirect-to-https",
-                    // Origin groups fail over only for GET, HEAD and OPTIONS.
-                    "allowedMethods": ["GET", "HEAD", "OPTIONS"],
-                    "cachedMethods": ["GET", "HEAD"],
-                    "compress": false,
-                    "cachePolicyId": cache_policy_id,
-                    "originRequestPolicyId": origin_request_policy_id,
-                    "functionAssociation": [{"eventType": "viewer-request", "functionArn": function_arn}],
-                    "lambdaFunctionAssociation": [{
-                        "eventType": "origin-request",
-                        "lambdaArn": lambda_arn,
-                        "includeBody": false,
-                    }],
-                },
+                "defaultCacheBehavior": behavior.clone(),
+                "orderedCacheBehavior": ordered,
                 // Errors from a failing origin must not stick in the cache.
                 "customErrorResponse": errors,
                 "restrictions": {"geoRestriction": {"restrictionType": "none"}},
-                "viewerCertificate": {"cloudfrontDefaultCertificate": true},
+                "viewerCertificate": viewer_certificate,
                 "loggingConfig": {"bucket": log_bucket, "prefix": "cloudfront/", "includeCookies": false},
                 "tags": tags(ctx, DISTRIBUTION),
             }),
         );
-        v["spec"]["forProvider"]["waitForDeployment"] = json!(false);
+        let fp = &mut v["spec"]["forProvider"];
+        fp["waitForDeployment"] = json!(false);
+        if let Some(domain) = &ctx.spec.custom_domain {
+            fp["aliases"] = json!([domain.name]);
+        }
+        if !web_acl_arn.is_null() {
+            fp["webAclId"] = web_acl_arn;
+        }
+        if ordered_is_empty {
+            fp.as_object_mut().map(|m| m.remove("orderedCacheBehavior"));
+        }
         v
     })
 }

@@ -5,8 +5,11 @@
 //! Later concerns (security, precompute, audit, dns) plug in beside these as
 //! further modules called from [`compose`].
 
+mod audit;
 mod compute;
 mod delivery;
+mod dns;
+pub mod security;
 mod storage;
 pub mod viewer_request;
 
@@ -80,6 +83,9 @@ pub fn compose(spec: &ImageCdnSpec, composite_name: &str, observed: &Observed) -
         .into_iter()
         .chain(compute::build(&ctx))
         .chain(delivery::build(&ctx))
+        .chain(security::build(&ctx))
+        .chain(audit::build(&ctx))
+        .chain(dns::build(&ctx))
     {
         out.add(&ctx, &name, build);
     }
@@ -132,7 +138,16 @@ fn status(ctx: &Ctx) -> ImageCdnStatus {
         distribution_id: o.at_provider(delivery::DISTRIBUTION, "id"),
         distribution_domain_name: domain,
         buckets: (buckets != Default::default()).then_some(buckets),
-        tenants: Vec::new(),
+        tenants: ctx
+            .spec
+            .tenants
+            .iter()
+            .filter(|t| !t.public_keys.is_empty())
+            .map(|t| crate::spec::TenantStatus {
+                name: t.name.clone(),
+                key_group_id: security::key_group_id(ctx, t),
+            })
+            .collect(),
     }
 }
 

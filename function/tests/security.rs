@@ -1,0 +1,252 @@
+//! Security properties of the rendered resources: tenant isolation in IAM, hotlink
+//! rules that match exactly the allowed sites, and signed-URL wiring.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use function_imagecdn::render::render_resources;
+use serde_json::{Value, json};
+
+fn full() -> BTreeMap<String, Value> {
+    render_resources(&composite("complete.yaml"), &full_observed()).unwrap()
+}
+
+fn statements(policy: &Value) -> Vec<Value> {
+    let doc: Value =
+        serde_json::from_str(policy.as_str().expect("policy is a JSON string")).unwrap();
+    doc["Statement"].as_array().cloned().unwrap_or_default()
+}
+
+fn resources_of(statement: &Value) -> Vec<String> {
+    match &statement["Resource"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A tenant's uploader policy names only its own prefix; no statement reaches another
+/// tenant's objects, and no IAM policy of ours uses a bare `*` resource.
+#[test]
+fn tenant_policies_are_confined_to_their_prefix() {
+    let r = full();
+    let shop = &r["tenant-shop-uploader-policy"]["spec"]["forProvider"]["policy"];
+    let partners = &r["tenant-partners-uploader-policy"]["spec"]["forProvider"]["policy"];
+    for (policy, own, other) in [
+        (shop, "shop/", "partners/media/"),
+        (partners, "partners/media/", "shop/"),
+    ] {
+        for s in statements(policy) {
+            for res in resources_of(&s) {
+                assert!(!res.contains(other), "{res} reaches another tenant");
+                assert!(
+                    res.ends_with(&format!("/{own}*"))
+                        || res == "arn:aws:s3:::media-originals-us-east-1",
+                    "{res}"
+                );
+            }
+            if let Some(prefixes) = s.pointer("/Condition/StringLike/s3:prefix") {
+                assert_eq!(prefixes, &json!([format!("{own}*")]));
+            }
+        }
+    }
+    for (name, body) in &r {
+        let policy = body
+            .pointer("/spec/forProvider/policy")
+            .filter(|_| body["kind"] == "Policy");
+        for s in policy.map(statements).unwrap_or_default() {
+            assert!(
+                !resources_of(&s).iter().any(|res| res == "*"),
+                "{name} uses Resource \"*\""
+            );
+        }
+    }
+}
+
+#[test]
+fn overlapping_tenant_prefixes_are_a_bad_claim() {
+    let mut xr = composite("complete.yaml");
+    set(&mut xr, "/spec/tenants/0/prefix", json!("partners"));
+    let fatal = fatal_messages(&run(&xr, &BTreeMap::new()));
+    assert!(
+        fatal
+            .iter()
+            .any(|m| m.contains("spec.tenants[1].prefix") && m.contains("overlaps")),
+        "{fatal:?}"
+    );
+}
+
+fn regexes(rule: &Value) -> Vec<regex::Regex> {
+    let mut out = Vec::new();
+    fn walk(v: &Value, out: &mut Vec<regex::Regex>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("RegexString") {
+                    out.push(regex::Regex::new(r).expect("valid regex"));
+                }
+                m.values().for_each(|c| walk(c, out));
+            }
+            Value::Array(a) => a.iter().for_each(|c| walk(c, out)),
+            _ => {}
+        }
+    }
+    walk(rule, &mut out);
+    out
+}
+
+/// The hotlink rules' regular expressions accept exactly the allowed sites.
+#[test]
+fn hotlink_rules_match_exactly_the_allowed_referers() {
+    let r = full();
+    let rules: Vec<Value> = serde_json::from_str(
+        r["web-acl"]["spec"]["forProvider"]["ruleJson"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let rule = |name: &str| {
+        rules
+            .iter()
+            .find(|x| x["Name"] == name)
+            .unwrap_or_else(|| panic!("no rule {name}"))
+            .clone()
+    };
+    let allowed = |rule: &Value, referer: &str| {
+        regexes(rule)
+            .iter()
+            .any(|re| re.is_match(&referer.to_lowercase()))
+    };
+    let shop = rule("hotlink-shop");
+    for ok in [
+        "https://shop.example.com/",
+        "http://shop.example.com",
+        "https://a.b.shop.example.com:8443/x",
+        "https://SHOP.example.com/p?q=1",
+    ] {
+        assert!(allowed(&shop, ok), "{ok} must be allowed for shop");
+    }
+    for bad in [
+        "https://evil.com/?shop.example.com",
+        "https://shop.example.com.evil.com/",
+        "https://xshop.example.com/",
+        "https://example.com/",
+        "ftp://shop.example.com/",
+    ] {
+        assert!(!allowed(&shop, bad), "{bad} must be refused for shop");
+    }
+    let global = rule("hotlink");
+    assert!(allowed(&global, "https://www.example.com/page"));
+    assert!(allowed(&global, "https://example.com/"));
+    assert!(!allowed(&global, "https://example.com.attacker.net/"));
+    // The WAF-wide rule leaves the shop tenant (which has its own list) to its own rule.
+    assert!(global.to_string().contains("\"SearchString\":\"/shop/\""));
+    let rate = rule("rate-limit-per-ip");
+    assert_eq!(
+        rate["Statement"]["RateBasedStatement"]["Limit"],
+        json!(3000)
+    );
+    assert_eq!(
+        rate["Statement"]["RateBasedStatement"]["EvaluationWindowSec"],
+        json!(300)
+    );
+}
+
+#[test]
+fn signing_tenants_get_a_behavior_trusting_only_their_key_group() {
+    let observed = full_observed();
+    let r = render_resources(&composite("complete.yaml"), &observed).unwrap();
+    let key_group_id = &observed["tenant-partners-key-group"]["status"]["atProvider"]["id"];
+    let behaviors = r["distribution"]["spec"]["forProvider"]["orderedCacheBehavior"]
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        behaviors.len(),
+        1,
+        "only the signing tenant gets a behavior"
+    );
+    assert_eq!(behaviors[0]["pathPattern"], json!("/partners/media/*"));
+    assert_eq!(behaviors[0]["trustedKeyGroups"], json!([key_group_id]));
+    assert!(
+        r["distribution"]["spec"]["forProvider"]["defaultCacheBehavior"]
+            .get("trustedKeyGroups")
+            .is_none()
+    );
+    let key = &r["tenant-partners-key-key-2026"]["spec"]["forProvider"]["encodedKeySecretRef"];
+    assert_eq!(
+        key,
+        &json!({"name": "partners-cloudfront-key", "namespace": "team-media", "key": "public.pem"})
+    );
+    let status = status(&run(&composite("complete.yaml"), &observed));
+    assert_eq!(
+        status["tenants"],
+        json!([{"name": "partners", "keyGroupId": key_group_id}])
+    );
+}
+
+#[test]
+fn custom_domain_and_waf_are_wired_into_the_distribution() {
+    let observed = full_observed();
+    let r = render_resources(&composite("complete.yaml"), &observed).unwrap();
+    let d = &r["distribution"]["spec"]["forProvider"];
+    assert_eq!(
+        d["webAclId"],
+        observed["web-acl"]["status"]["atProvider"]["arn"]
+    );
+    assert_eq!(d["aliases"], json!(["images.example.com"]));
+    assert_eq!(
+        d["viewerCertificate"]["acmCertificateArn"],
+        observed["certificate"]["status"]["atProvider"]["arn"]
+    );
+    assert_eq!(
+        d["viewerCertificate"]["minimumProtocolVersion"],
+        json!("TLSv1.2_2021")
+    );
+    for alias in ["alias-a", "alias-aaaa"] {
+        assert_eq!(
+            r[alias]["spec"]["forProvider"]["alias"]["name"],
+            observed["distribution"]["status"]["atProvider"]["domainName"]
+        );
+    }
+    let option = &observed["certificate"]["status"]["atProvider"]["domainValidationOptions"][0];
+    let record = &r["certificate-validation-record-0"]["spec"]["forProvider"];
+    assert_eq!(record["name"], option["resourceRecordName"]);
+    assert_eq!(record["records"], json!([option["resourceRecordValue"]]));
+    assert_eq!(record["zoneId"], json!("Z0123456789EXAMPLE"));
+
+    // Without a validated certificate the distribution waits rather than serving the
+    // custom domain with the wrong certificate.
+    let mut pending = observed.clone();
+    pending.remove("certificate-validation");
+    pending.remove("distribution");
+    let r = render_resources(&composite("complete.yaml"), &pending).unwrap();
+    assert!(!r.contains_key("distribution"));
+}
+
+#[test]
+fn audit_trail_records_writes_to_every_originals_bucket() {
+    let r = full();
+    let t = &r["audit-trail"]["spec"]["forProvider"];
+    assert_eq!(t["isMultiRegionTrail"], json!(true));
+    assert_eq!(t["enableLogFileValidation"], json!(true));
+    let values = &t["eventSelector"][0]["dataResource"][0]["values"];
+    for region in ["us-east-1", "eu-west-1", "ap-northeast-1"] {
+        assert!(
+            values
+                .as_array()
+                .unwrap()
+                .contains(&json!(format!("arn:aws:s3:::media-originals-{region}/")))
+        );
+    }
+    let policy = r["logs-policy"]["spec"]["forProvider"]["policy"]
+        .as_str()
+        .unwrap();
+    assert!(
+        policy.contains("arn:aws:cloudtrail:us-east-1:123456789012:trail/media-audit"),
+        "{policy}"
+    );
+}
