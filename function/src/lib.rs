@@ -11,6 +11,7 @@ pub mod iam;
 pub mod names;
 pub mod observed;
 pub mod render;
+pub mod sign;
 pub mod spec;
 pub mod validate;
 pub mod xrd;
