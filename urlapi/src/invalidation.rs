@@ -1,0 +1,194 @@
+//! Plans CloudFront invalidations for takedowns within CloudFront's quotas.
+//!
+//! CloudFront allows at most 3,000 paths and 15 wildcard paths in progress per
+//! distribution, and bills per path. Each window (the flush schedule) sends at most
+//! one CreateInvalidation request, packing as many pending originals as the remaining
+//! capacity allows; the rest wait for the next window. Per original the cheaper form
+//! that fits is used: the exact paths (the untransformed path plus one per stored
+//! variant; complete because the edge caches a variant for long only once it is
+//! stored), or the untransformed path plus one wildcard over its query variants.
+
+use std::collections::BTreeSet;
+
+use crate::layout::invalidation_paths;
+
+/// Per-distribution limits on invalidations in progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quotas {
+    pub max_paths: usize,
+    pub max_wildcards: usize,
+}
+
+/// CloudFront's documented quotas.
+pub const CLOUDFRONT_QUOTAS: Quotas = Quotas {
+    max_paths: 3000,
+    max_wildcards: 15,
+};
+
+/// Paths of invalidations still in progress.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InProgress {
+    pub paths: usize,
+    pub wildcards: usize,
+}
+
+/// One original to purge from the edge, with the canonical queries of its stored variants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Takedown {
+    pub original_key: String,
+    pub variant_queries: Vec<String>,
+}
+
+/// One CreateInvalidation request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub paths: Vec<String>,
+    pub originals: Vec<String>,
+    pub wildcards: usize,
+}
+
+/// What to send now and what waits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub batch: Option<Batch>,
+    pub deferred: Vec<Takedown>,
+}
+
+/// The paths and wildcard count of each form for one takedown: (exact, wildcard).
+fn forms(t: &Takedown) -> [(Vec<String>, usize); 2] {
+    [
+        (
+            invalidation_paths(&t.original_key, false, &t.variant_queries),
+            0,
+        ),
+        (invalidation_paths(&t.original_key, true, &[]), 1),
+    ]
+}
+
+/// Plans one window: the pending takedowns (oldest first; repeats of an original are
+/// merged) against what is already in progress.
+pub fn plan(pending: &[Takedown], in_progress: InProgress, quotas: Quotas) -> Plan {
+    let mut paths_left = quotas.max_paths.saturating_sub(in_progress.paths);
+    let mut wildcards_left = quotas.max_wildcards.saturating_sub(in_progress.wildcards);
+    let mut seen = BTreeSet::new();
+    let mut batch = Batch {
+        paths: Vec::new(),
+        originals: Vec::new(),
+        wildcards: 0,
+    };
+    let mut deferred = Vec::new();
+    for t in pending {
+        if !seen.insert(t.original_key.clone()) {
+            continue;
+        }
+        let choice = forms(t)
+            .into_iter()
+            .filter(|(paths, w)| paths.len() <= paths_left && *w <= wildcards_left)
+            .min_by_key(|(paths, w)| (paths.len(), *w));
+        match choice {
+            Some((paths, w)) => {
+                paths_left -= paths.len();
+                wildcards_left -= w;
+                batch.wildcards += w;
+                batch.paths.extend(paths);
+                batch.originals.push(t.original_key.clone());
+            }
+            None => deferred.push(t.clone()),
+        }
+    }
+    Plan {
+        batch: (!batch.paths.is_empty()).then_some(batch),
+        deferred,
+    }
+}
+
+/// A caller reference that is the same for the same batch, so a retried request is
+/// recognised by CloudFront instead of creating a second invalidation.
+pub fn caller_reference(batch: &Batch) -> String {
+    // FNV-1a: stable across platforms and releases, unlike the std hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in &batch.paths {
+        for b in p.bytes().chain([0u8]) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("imagecdn-{h:016x}-{}", batch.paths.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn takedown(key: &str, variants: usize) -> Takedown {
+        Takedown {
+            original_key: key.into(),
+            variant_queries: (0..variants).map(|i| format!("w={}", i + 1)).collect(),
+        }
+    }
+
+    #[test]
+    fn few_variants_use_exact_paths_many_use_a_wildcard() {
+        let plan = plan(
+            &[takedown("shop/a.jpg", 1), takedown("shop/b.jpg", 9)],
+            InProgress::default(),
+            CLOUDFRONT_QUOTAS,
+        );
+        let batch = plan.batch.unwrap();
+        assert_eq!(
+            batch.paths,
+            vec![
+                "/shop/a.jpg",
+                "/shop/a.jpg?w=1",
+                "/shop/b.jpg",
+                "/shop/b.jpg?*"
+            ]
+        );
+        assert_eq!(batch.wildcards, 1);
+    }
+
+    #[test]
+    fn wildcard_quota_forces_exact_paths_then_deferral() {
+        let pending: Vec<Takedown> = (0..3).map(|i| takedown(&format!("k{i}"), 5)).collect();
+        let quotas = Quotas {
+            max_paths: 10,
+            max_wildcards: 1,
+        };
+        let plan = plan(&pending, InProgress::default(), quotas);
+        let batch = plan.batch.unwrap();
+        // k0 takes the only wildcard (2 paths), k1 goes exact (6 paths), k2 fits neither.
+        assert_eq!(batch.originals, vec!["k0", "k1"]);
+        assert_eq!(batch.paths.len(), 8);
+        assert_eq!(plan.deferred, vec![pending[2].clone()]);
+    }
+
+    #[test]
+    fn repeated_takedowns_of_one_original_are_merged() {
+        let plan = plan(
+            &[takedown("a", 0), takedown("a", 0)],
+            InProgress::default(),
+            CLOUDFRONT_QUOTAS,
+        );
+        assert_eq!(plan.batch.unwrap().paths, vec!["/a"]);
+    }
+
+    #[test]
+    fn caller_reference_is_stable() {
+        let b = plan(
+            &[takedown("a", 2)],
+            InProgress::default(),
+            CLOUDFRONT_QUOTAS,
+        )
+        .batch
+        .unwrap();
+        assert_eq!(caller_reference(&b), caller_reference(&b.clone()));
+        let other = plan(
+            &[takedown("b", 2)],
+            InProgress::default(),
+            CLOUDFRONT_QUOTAS,
+        )
+        .batch
+        .unwrap();
+        assert_ne!(caller_reference(&b), caller_reference(&other));
+    }
+}

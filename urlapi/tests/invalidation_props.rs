@@ -1,0 +1,90 @@
+//! Property tests of the invalidation planner: for random bursts of takedowns, every
+//! path is invalidated, CloudFront's in-progress quotas are never exceeded, each window
+//! sends at most one request, and a request leaves out nothing that would have fit.
+
+use std::collections::BTreeSet;
+
+use imagecdn_urlapi::invalidation::{InProgress, Quotas, Takedown, plan};
+use imagecdn_urlapi::layout::cache_uri;
+use proptest::prelude::*;
+
+fn burst() -> impl Strategy<Value = Vec<Takedown>> {
+    prop::collection::vec((0u32..400, 0usize..40), 0..600).prop_map(|items| {
+        items
+            .into_iter()
+            .map(|(k, n)| Takedown {
+                original_key: format!("shop/{k}.jpg"),
+                variant_queries: (0..n).map(|i| format!("w={}", i + 1)).collect(),
+            })
+            .collect()
+    })
+}
+
+fn quotas() -> impl Strategy<Value = Quotas> {
+    (3usize..3000, 0usize..16).prop_map(|(max_paths, max_wildcards)| Quotas {
+        max_paths,
+        max_wildcards,
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn one_window_respects_quotas_and_packs_greedily(pending in burst(), quotas in quotas(), busy_paths in 0usize..3000, busy_wildcards in 0usize..16) {
+        let in_progress = InProgress { paths: busy_paths.min(quotas.max_paths), wildcards: busy_wildcards.min(quotas.max_wildcards) };
+        let p = plan(&pending, in_progress, quotas);
+        let (paths, wildcards) = p.batch.as_ref().map_or((0, 0), |b| (b.paths.len(), b.wildcards));
+        prop_assert!(in_progress.paths + paths <= quotas.max_paths);
+        prop_assert!(in_progress.wildcards + wildcards <= quotas.max_wildcards);
+        if let Some(b) = &p.batch {
+            prop_assert_eq!(b.paths.iter().filter(|x| x.ends_with('*')).count(), b.wildcards);
+            // Every batched original is fully covered.
+            for key in &b.originals {
+                let uri = cache_uri(key);
+                let t = pending.iter().find(|t| &t.original_key == key).unwrap();
+                prop_assert!(b.paths.contains(&uri));
+                let wildcard = b.paths.contains(&format!("{uri}?*"));
+                let exact_covered = t.variant_queries.iter().all(|q| b.paths.contains(&format!("{}?{}", uri, q)));
+                prop_assert!(wildcard || exact_covered);
+                // The cheaper form was used when both could have fitted.
+                if wildcard {
+                    prop_assert!(t.variant_queries.len() + 1 >= 2);
+                }
+            }
+        }
+        // Nothing deferred would have fitted in what the batch left over.
+        let paths_left = quotas.max_paths - in_progress.paths - paths;
+        let wildcards_left = quotas.max_wildcards - in_progress.wildcards - wildcards;
+        for t in &p.deferred {
+            let exact = 1 + t.variant_queries.len();
+            prop_assert!(exact > paths_left && (2 > paths_left || wildcards_left == 0));
+        }
+        // Conservation: each distinct original is batched or deferred, once.
+        let distinct: BTreeSet<&str> = pending.iter().map(|t| t.original_key.as_str()).collect();
+        let batched = p.batch.as_ref().map_or(0, |b| b.originals.len());
+        prop_assert_eq!(batched + p.deferred.len(), distinct.len());
+    }
+
+    #[test]
+    fn a_burst_drains_window_by_window(pending in burst(), quotas in quotas()) {
+        // Between windows the previous invalidation completes.
+        let mut left = pending.clone();
+        let mut covered: BTreeSet<String> = BTreeSet::new();
+        let mut requests = 0;
+        let can_ever_fit = |t: &Takedown| 1 + t.variant_queries.len() <= quotas.max_paths || (quotas.max_wildcards > 0 && quotas.max_paths >= 2);
+        for _window in 0..2000 {
+            if left.is_empty() { break; }
+            let p = plan(&left, InProgress::default(), quotas);
+            match p.batch {
+                Some(b) => { requests += 1; covered.extend(b.originals); }
+                None => { prop_assert!(left.iter().all(|t| !can_ever_fit(t))); break; }
+            }
+            left = p.deferred;
+        }
+        for t in pending.iter().filter(|t| can_ever_fit(t)) {
+            prop_assert!(covered.contains(&t.original_key), "{} never invalidated", t.original_key);
+        }
+        prop_assert!(requests <= pending.len());
+    }
+}
