@@ -184,6 +184,17 @@ fn observe(name: &str, mut body: Value) -> Value {
             "id": format!("{}_{}", body.pointer("/spec/forProvider/zoneId").and_then(Value::as_str).unwrap_or_default(), body.pointer("/spec/forProvider/name").and_then(Value::as_str).unwrap_or_default()),
             "fqdn": body.pointer("/spec/forProvider/name").and_then(Value::as_str).unwrap_or_default().trim_end_matches('.'),
         }),
+        "StateMachine" => json!({
+            "id": format!("arn:aws:states:{region}:{ACCOUNT}:stateMachine:{external}"),
+            "arn": format!("arn:aws:states:{region}:{ACCOUNT}:stateMachine:{external}"),
+            "status": "ACTIVE",
+        }),
+        "Rule" => {
+            json!({"id": external, "arn": format!("arn:aws:events:{region}:{ACCOUNT}:rule/{external}")})
+        }
+        "MetricAlarm" => {
+            json!({"id": external, "arn": format!("arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{external}")})
+        }
         "Object" => json!({}),
         _ => json!({"id": uuid}),
     };

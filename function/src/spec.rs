@@ -580,6 +580,15 @@ pub struct Precompute {
     #[schemars(length(max = limits::MAX_PRESETS))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub presets: Vec<String>,
+    /// How often pending takedowns are flushed to the edge as one CloudFront
+    /// invalidation: a longer window batches more originals per request.
+    #[serde(default = "default_flush_minutes")]
+    #[schemars(range(min = 1, max = 60))]
+    pub invalidation_window_minutes: u32,
+}
+
+fn default_flush_minutes() -> u32 {
+    1
 }
 
 impl Default for Precompute {
@@ -587,6 +596,7 @@ impl Default for Precompute {
         Precompute {
             enabled: true,
             presets: Vec::new(),
+            invalidation_window_minutes: default_flush_minutes(),
         }
     }
 }

@@ -508,6 +508,12 @@ fn check_referers(referers: &[String], path: &str, errs: &mut Errors) {
 }
 
 fn check_precompute(spec: &ImageCdnSpec, errs: &mut Errors) {
+    if !(1..=60).contains(&spec.precompute.invalidation_window_minutes) {
+        errs.push(
+            "spec.precompute.invalidationWindowMinutes",
+            "must be between 1 and 60",
+        );
+    }
     for (i, name) in spec.precompute.presets.iter().enumerate() {
         if !spec.transform.presets.iter().any(|p| &p.name == name) {
             errs.push(

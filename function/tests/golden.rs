@@ -67,7 +67,7 @@ fn embedded_default_is_the_complete_example() {
 }
 
 /// The full graph holds every resource the storage, delivery, compute, security,
-/// audit and dns concerns promise, of the expected kinds.
+/// audit, dns and precompute concerns promise, of the expected kinds.
 #[test]
 fn full_graph_holds_every_resource() {
     let resources =
@@ -137,6 +137,22 @@ fn full_graph_holds_every_resource() {
         ("certificate-validation", "CertificateValidation"),
         ("alias-a", "Record"),
         ("alias-aaaa", "Record"),
+        ("originals-events", "BucketNotification"),
+        ("pipeline-log-group", "Group"),
+        ("pipeline-role", "Role"),
+        ("pipeline-policy", "Policy"),
+        ("pipeline-policy-attachment", "RolePolicyAttachment"),
+        ("pipeline", "StateMachine"),
+        ("events-role", "Role"),
+        ("events-policy", "Policy"),
+        ("events-policy-attachment", "RolePolicyAttachment"),
+        ("upload-rule", "Rule"),
+        ("upload-rule-target", "Target"),
+        ("takedown-rule", "Rule"),
+        ("takedown-rule-target", "Target"),
+        ("flush-rule", "Rule"),
+        ("flush-rule-target", "Target"),
+        ("pipeline-failures", "MetricAlarm"),
     ] {
         expected.push((name.into(), kind));
     }

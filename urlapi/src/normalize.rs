@@ -132,6 +132,17 @@ pub fn normalize_raw(
     normalize(settings, uri, &parse_raw_query(raw_query), accept)
 }
 
+/// The canonical form of a preset, as `?p=<name>` normalizes (no `Accept` needed:
+/// presets name concrete formats). `None` for an unknown preset.
+pub fn preset_canonical(settings: &Settings, name: &str) -> Option<Canonical> {
+    let preset = settings.preset(name)?;
+    let parsed = Parsed {
+        preset: Some(preset.name.clone()),
+        ..Parsed::default()
+    };
+    Some(parsed.build(settings, None))
+}
+
 /// Decodes the path once, refuses control characters, backslashes, `.`/`..` segments
 /// and anything outside a tenant prefix, collapses empty segments and re-encodes.
 pub fn normalize_path(settings: &Settings, uri: &str) -> Option<String> {

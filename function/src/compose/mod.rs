@@ -9,6 +9,7 @@ mod audit;
 mod compute;
 mod delivery;
 mod dns;
+pub mod precompute;
 pub mod security;
 mod storage;
 pub mod viewer_request;
@@ -86,6 +87,7 @@ pub fn compose(spec: &ImageCdnSpec, composite_name: &str, observed: &Observed) -
         .chain(security::build(&ctx))
         .chain(audit::build(&ctx))
         .chain(dns::build(&ctx))
+        .chain(precompute::build(&ctx))
     {
         out.add(&ctx, &name, build);
     }

@@ -1,0 +1,443 @@
+//! Pre-compute and takedowns: S3 events from the primary originals bucket reach
+//! EventBridge; rules start one Step Functions state machine that renders the claim's
+//! presets through the regional renderer on upload, purges every variant of an
+//! original on deletion, and (on a schedule) flushes pending takedowns to the edge as
+//! one CloudFront invalidation per window within the in-progress quotas.
+//!
+//! The renderer Lambda takes `{"action": ...}` events: `render` (`bucket`, `key`,
+//! `presets`: `[{name, query}]`), `purge` (`key`: delete its variants, queue its
+//! invalidation), `flush` (plan one invalidation batch from the queue) and `ack`
+//! (`markers`, `invalidationId`: record the batch as in flight).
+
+use imagecdn_urlapi::normalize::preset_canonical;
+use serde_json::{Value, json};
+
+use super::compute::RENDERER_FUNCTION;
+use super::delivery::DISTRIBUTION;
+use super::security::retention_days;
+use super::storage::originals;
+use super::viewer_request::url_settings;
+use super::{Build, Ctx, Inputs, managed, role_with_policy, select, tags};
+use crate::iam;
+
+pub const NOTIFICATION: &str = "originals-events";
+pub const STATE_MACHINE: &str = "pipeline";
+pub const STATE_MACHINE_ROLE: &str = "pipeline-role";
+pub const EVENTS_ROLE: &str = "events-role";
+const LOG_GROUP: &str = "pipeline-log-group";
+const ALARM: &str = "pipeline-failures";
+
+const SFN: &str = "sfn.aws.upbound.io/v1beta2";
+const EVENTS: &str = "cloudwatchevents.aws.upbound.io";
+const LOGS: &str = "cloudwatchlogs.aws.upbound.io/v1beta1";
+const CLOUDWATCH: &str = "cloudwatch.aws.upbound.io/v1beta2";
+const S3_V1BETA1: &str = "s3.aws.upbound.io/v1beta1";
+
+/// The rules that start the state machine: (component, description, pattern or schedule).
+fn rules(ctx: &Ctx, bucket: &str) -> Vec<(&'static str, &'static str, Value)> {
+    let s3_event = |detail_type: &str| {
+        json!({"eventPattern": json!({
+            "source": ["aws.s3"],
+            "detail-type": [detail_type],
+            "detail": {"bucket": {"name": [bucket]}},
+        }).to_string()})
+    };
+    let minutes = ctx.spec.precompute.invalidation_window_minutes;
+    let every = if minutes == 1 {
+        "rate(1 minute)".to_string()
+    } else {
+        format!("rate({minutes} minutes)")
+    };
+    vec![
+        (
+            "upload-rule",
+            "ImageCDN: render presets of new originals",
+            s3_event("Object Created"),
+        ),
+        (
+            "takedown-rule",
+            "ImageCDN: purge variants of deleted originals",
+            s3_event("Object Deleted"),
+        ),
+        (
+            "flush-rule",
+            "ImageCDN: flush pending takedowns to the edge",
+            json!({"scheduleExpression": every}),
+        ),
+    ]
+}
+
+pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
+    if !ctx.spec.precompute.enabled {
+        return Vec::new();
+    }
+    let region = ctx.spec.regions.primary.as_str();
+    let buckets = originals(ctx);
+    let primary = &buckets[0];
+    let o = ctx.observed;
+    let machine_name = ctx.names.iam("pipeline");
+    let log_group_name = format!("/aws/vendedlogs/states/{machine_name}");
+
+    let mut out = vec![
+        (
+            NOTIFICATION.to_string(),
+            Build::Ready(managed(
+                ctx,
+                NOTIFICATION,
+                S3_V1BETA1,
+                "BucketNotification",
+                None,
+                json!({"region": region, "bucketSelector": select(&primary.component), "eventbridge": true}),
+            )),
+        ),
+        (
+            LOG_GROUP.to_string(),
+            Build::Ready(managed(
+                ctx,
+                LOG_GROUP,
+                LOGS,
+                "Group",
+                Some(&log_group_name),
+                json!({
+                    "region": region,
+                    "retentionInDays": retention_days(ctx.spec.audit.retention_days),
+                    "tags": tags(ctx, LOG_GROUP),
+                }),
+            )),
+        ),
+    ];
+
+    // The state machine's role: invoke the renderer, invalidate this distribution, log.
+    let renderer = o.at_provider(RENDERER_FUNCTION, "arn");
+    let distribution_arn = o.at_provider(DISTRIBUTION, "arn");
+    let statements = vec![
+        iam::allow(
+            "InvokeRenderer",
+            &["lambda:InvokeFunction"],
+            vec![
+                renderer.clone().unwrap_or_default(),
+                format!("{}:*", renderer.clone().unwrap_or_default()),
+            ],
+        ),
+        iam::allow(
+            "InvalidateThisDistribution",
+            &[
+                "cloudfront:CreateInvalidation",
+                "cloudfront:GetInvalidation",
+            ],
+            vec![distribution_arn.clone().unwrap_or_default()],
+        ),
+        // Step Functions' log delivery APIs take no resource ARNs: AWS documents `*`
+        // as the only resource for them.
+        json!({
+            "Sid": "DeliverExecutionLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+            ],
+            "Resource": "*",
+        }),
+    ];
+    out.extend(waiting_unless(
+        renderer.is_some() && distribution_arn.is_some(),
+        "renderer-function arn, distribution arn",
+        role_with_policy(
+            ctx,
+            STATE_MACHINE_ROLE,
+            &machine_name,
+            &["states.amazonaws.com"],
+            "ImageCDN pre-compute and takedown state machine",
+            statements,
+        ),
+    ));
+
+    out.push((STATE_MACHINE.to_string(), state_machine(ctx, &machine_name)));
+
+    // EventBridge: the role that starts executions, the rules and their targets.
+    let machine_arn = o.at_provider(STATE_MACHINE, "arn");
+    let events_role = role_with_policy(
+        ctx,
+        EVENTS_ROLE,
+        &ctx.names.iam("pipeline-events"),
+        &["events.amazonaws.com"],
+        "ImageCDN EventBridge rules starting the pipeline",
+        vec![iam::allow(
+            "StartPipeline",
+            &["states:StartExecution"],
+            vec![machine_arn.clone().unwrap_or_default()],
+        )],
+    );
+    out.extend(waiting_unless(
+        machine_arn.is_some(),
+        "pipeline arn",
+        events_role,
+    ));
+    for (component, description, trigger) in rules(ctx, &primary.bucket) {
+        let mut for_provider =
+            json!({"region": region, "description": description, "tags": tags(ctx, component)});
+        for (k, v) in trigger.as_object().into_iter().flatten() {
+            for_provider[k] = v.clone();
+        }
+        out.push((
+            component.to_string(),
+            Build::Ready(managed(
+                ctx,
+                component,
+                &format!("{EVENTS}/v1beta1"),
+                "Rule",
+                Some(&ctx.names.iam(component)),
+                for_provider,
+            )),
+        ));
+        let target = format!("{component}-target");
+        let mut inputs = Inputs::default();
+        let arn = inputs.need(
+            ctx,
+            &target,
+            "/spec/forProvider/arn",
+            machine_arn.clone(),
+            "pipeline arn",
+        );
+        out.push((
+            target.clone(),
+            inputs.build(|| {
+                let mut fp = json!({
+                    "region": region,
+                    "ruleSelector": select(component),
+                    "arn": arn,
+                    "roleArnSelector": select(EVENTS_ROLE),
+                    "retryPolicy": {"maximumEventAgeInSeconds": 3600, "maximumRetryAttempts": 24},
+                });
+                if component == "flush-rule" {
+                    fp["input"] = json!(json!({"source": "imagecdn.flush"}).to_string());
+                }
+                managed(
+                    ctx,
+                    &target,
+                    &format!("{EVENTS}/v1beta2"),
+                    "Target",
+                    None,
+                    fp,
+                )
+            }),
+        ));
+    }
+
+    // A failed execution is never silent: it raises this alarm.
+    let mut inputs = Inputs::default();
+    let arn = inputs.need(
+        ctx,
+        ALARM,
+        "/spec/forProvider/dimensions/StateMachineArn",
+        machine_arn,
+        "pipeline arn",
+    );
+    out.push((
+        ALARM.to_string(),
+        inputs.build(|| {
+            managed(
+                ctx,
+                ALARM,
+                CLOUDWATCH,
+                "MetricAlarm",
+                Some(&ctx.names.iam("pipeline-failures")),
+                json!({
+                    "region": region,
+                    "alarmDescription": "ImageCDN pipeline executions failed (render, purge or invalidation gave up after retries)",
+                    "namespace": "AWS/States",
+                    "metricName": "ExecutionsFailed",
+                    "dimensions": {"StateMachineArn": arn},
+                    "statistic": "Sum",
+                    "period": 300,
+                    "evaluationPeriods": 1,
+                    "threshold": 1,
+                    "comparisonOperator": "GreaterThanOrEqualToThreshold",
+                    "treatMissingData": "notBreaching",
+                    "tags": tags(ctx, ALARM),
+                }),
+            )
+        }),
+    ));
+    out
+}
+
+fn state_machine(ctx: &Ctx, name: &str) -> Build {
+    let o = ctx.observed;
+    let mut inputs = Inputs::default();
+    let renderer = o.at_provider(RENDERER_FUNCTION, "arn");
+    let distribution = o.at_provider(DISTRIBUTION, "id");
+    let log_group = o.at_provider(LOG_GROUP, "arn");
+    inputs.require(renderer.is_some(), "renderer-function arn");
+    inputs.require(distribution.is_some(), "distribution id");
+    inputs.require(log_group.is_some(), "pipeline-log-group arn");
+    inputs.require(
+        o.is_ready("pipeline-policy-attachment") || o.get(STATE_MACHINE).is_some(),
+        "pipeline role ready",
+    );
+    inputs.build(|| {
+        let definition = definition(ctx, &renderer.unwrap_or_default(), &distribution.unwrap_or_default());
+        managed(
+            ctx,
+            STATE_MACHINE,
+            SFN,
+            "StateMachine",
+            Some(name),
+            json!({
+                "region": ctx.spec.regions.primary.as_str(),
+                "type": "STANDARD",
+                "definition": definition.to_string(),
+                "roleArnSelector": select(STATE_MACHINE_ROLE),
+                "loggingConfiguration": {
+                    "level": "ERROR",
+                    "includeExecutionData": false,
+                    "logDestination": format!("{}:*", log_group.unwrap_or_default().trim_end_matches(":*")),
+                },
+                "tracingConfiguration": {"enabled": false},
+                "tags": tags(ctx, STATE_MACHINE),
+            }),
+        )
+    })
+}
+
+/// Retries for Lambda's transient failures (throttling included), with jitter.
+fn lambda_retry() -> Value {
+    json!([{
+        "ErrorEquals": [
+            "Lambda.TooManyRequestsException", "Lambda.ServiceException",
+            "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+            "Lambda.ClientExecutionTimeoutException",
+        ],
+        "IntervalSeconds": 2,
+        "MaxAttempts": 6,
+        "BackoffRate": 2,
+        "JitterStrategy": "FULL",
+    }])
+}
+
+fn invoke(renderer: &str, payload: Value, result: Value, next: &str, on_error: &str) -> Value {
+    json!({
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": renderer, "Payload": payload},
+        "ResultSelector": result,
+        "TimeoutSeconds": 330,
+        "Retry": lambda_retry(),
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": on_error}],
+        "Next": next,
+    })
+}
+
+/// The state machine's Amazon States Language definition, generated from the claim.
+pub fn definition(ctx: &Ctx, renderer: &str, distribution_id: &str) -> Value {
+    let settings = url_settings(ctx.spec);
+    let wanted = &ctx.spec.precompute.presets;
+    let presets: Vec<Value> = ctx
+        .spec
+        .transform
+        .presets
+        .iter()
+        .filter(|p| wanted.is_empty() || wanted.contains(&p.name))
+        .filter_map(|p| {
+            let canonical = preset_canonical(&settings, &p.name)?;
+            Some(json!({"name": p.name, "query": canonical.to_string()}))
+        })
+        .collect();
+    let fail = |error: &str, cause: &str| json!({"Type": "Fail", "Error": error, "Cause": cause});
+    json!({
+        "Comment": "ImageCDN: render presets on upload, purge variants on takedown, flush invalidations in batches",
+        "StartAt": "Route",
+        "TimeoutSeconds": 3600,
+        "States": {
+            "Route": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.detail-type", "IsPresent": true, "Next": "RouteObjectEvent"},
+                    {"Variable": "$.source", "StringEquals": "imagecdn.flush", "Next": "PlanInvalidation"},
+                ],
+                "Default": "Ignored",
+            },
+            "RouteObjectEvent": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.detail-type", "StringEquals": "Object Created", "Next": if presets.is_empty() { "Done" } else { "RenderPresets" }},
+                    {"Variable": "$.detail-type", "StringEquals": "Object Deleted", "Next": "PurgeVariants"},
+                ],
+                "Default": "Ignored",
+            },
+            "RenderPresets": invoke(
+                renderer,
+                json!({"action": "render", "bucket.$": "$.detail.bucket.name", "key.$": "$.detail.object.key", "presets": presets}),
+                json!({"rendered.$": "$.Payload.rendered", "failed.$": "$.Payload.failed"}),
+                "CheckRendered",
+                "RenderFailed",
+            ),
+            "CheckRendered": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.failed", "NumericGreaterThan": 0, "Next": "RenderFailed"}],
+                "Default": "Done",
+            },
+            "PurgeVariants": invoke(
+                renderer,
+                json!({"action": "purge", "key.$": "$.detail.object.key"}),
+                json!({"deleted.$": "$.Payload.deleted"}),
+                "Done",
+                "PurgeFailed",
+            ),
+            "PlanInvalidation": invoke(
+                renderer,
+                json!({"action": "flush"}),
+                json!({"empty.$": "$.Payload.empty", "batch.$": "$.Payload.batch", "markers.$": "$.Payload.markers"}),
+                "AnythingToInvalidate",
+                "InvalidationFailed",
+            ),
+            "AnythingToInvalidate": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.empty", "BooleanEquals": true, "Next": "Done"}],
+                "Default": "CreateInvalidation",
+            },
+            "CreateInvalidation": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:cloudfront:createInvalidation",
+                "Parameters": {"DistributionId": distribution_id, "InvalidationBatch.$": "$.batch"},
+                "ResultSelector": {"id.$": "$.Invalidation.Id"},
+                "ResultPath": "$.invalidation",
+                // Someone else's invalidations may fill the quota: back off and retry.
+                "Retry": [
+                    {"ErrorEquals": ["CloudFront.TooManyInvalidationsInProgressException"], "IntervalSeconds": 30, "MaxAttempts": 8, "BackoffRate": 2, "JitterStrategy": "FULL"},
+                    {"ErrorEquals": ["CloudFront.ThrottlingException", "CloudFront.ServiceUnavailableException"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2},
+                ],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "InvalidationFailed"}],
+                "Next": "AcknowledgeInvalidation",
+            },
+            "AcknowledgeInvalidation": invoke(
+                renderer,
+                json!({"action": "ack", "markers.$": "$.markers", "invalidationId.$": "$.invalidation.id"}),
+                json!({"acknowledged.$": "$.Payload.acknowledged"}),
+                "Done",
+                "InvalidationFailed",
+            ),
+            "Ignored": {"Type": "Succeed", "Comment": "Not an event of ours"},
+            "Done": {"Type": "Succeed"},
+            "RenderFailed": fail("ImageCDN.RenderFailed", "A preset could not be rendered; the original is served and rendered on demand at the edge"),
+            "PurgeFailed": fail("ImageCDN.PurgeFailed", "Variants could not be deleted; the takedown must be retried"),
+            "InvalidationFailed": fail("ImageCDN.InvalidationFailed", "Pending takedowns stay queued and are retried in the next window"),
+        },
+    })
+}
+
+/// Builds that need values not known yet: each waits (and is carried forward when it
+/// already exists) unless `ready`.
+fn waiting_unless(ready: bool, what: &str, builds: Vec<(String, Build)>) -> Vec<(String, Build)> {
+    builds
+        .into_iter()
+        .map(|(name, build)| {
+            if ready {
+                (name, build)
+            } else {
+                (name, Build::Waiting(vec![what.to_string()]))
+            }
+        })
+        .collect()
+}
