@@ -147,6 +147,13 @@ else
   ensure_python_venv
 fi
 
+# Node.js runs the generated CloudFront Function (vectors) and asl-validator.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  ensure_debian_packages nodejs npm
+fi
+ensure_npm_packages asl-validator@4.0.0
+export IMAGECDN_NPM_BIN="$NPM_PREFIX/node_modules/.bin"
+
 heading "cargo fmt --all --check"
 cargo fmt --all --check -- --color=never
 

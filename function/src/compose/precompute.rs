@@ -311,7 +311,7 @@ fn lambda_retry() -> Value {
         ],
         "IntervalSeconds": 2,
         "MaxAttempts": 6,
-        "BackoffRate": 2,
+        "BackoffRate": 2.0,
         "JitterStrategy": "FULL",
     }])
 }
@@ -345,85 +345,96 @@ pub fn definition(ctx: &Ctx, renderer: &str, distribution_id: &str) -> Value {
         })
         .collect();
     let fail = |error: &str, cause: &str| json!({"Type": "Fail", "Error": error, "Cause": cause});
+    let on_upload = if presets.is_empty() {
+        "Done"
+    } else {
+        "RenderPresets"
+    };
+    let mut states = json!({
+        "Route": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.detail-type", "IsPresent": true, "Next": "RouteObjectEvent"},
+                {"Variable": "$.source", "StringEquals": "imagecdn.flush", "Next": "PlanInvalidation"},
+            ],
+            "Default": "Ignored",
+        },
+        "RouteObjectEvent": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.detail-type", "StringEquals": "Object Created", "Next": on_upload},
+                {"Variable": "$.detail-type", "StringEquals": "Object Deleted", "Next": "PurgeVariants"},
+            ],
+            "Default": "Ignored",
+        },
+        "PurgeVariants": invoke(
+            renderer,
+            json!({"action": "purge", "key.$": "$.detail.object.key"}),
+            json!({"deleted.$": "$.Payload.deleted"}),
+            "Done",
+            "PurgeFailed",
+        ),
+        "PlanInvalidation": invoke(
+            renderer,
+            json!({"action": "flush"}),
+            json!({"empty.$": "$.Payload.empty", "batch.$": "$.Payload.batch", "markers.$": "$.Payload.markers"}),
+            "AnythingToInvalidate",
+            "InvalidationFailed",
+        ),
+        "AnythingToInvalidate": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.empty", "BooleanEquals": true, "Next": "Done"}],
+            "Default": "CreateInvalidation",
+        },
+        "CreateInvalidation": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:cloudfront:createInvalidation",
+            "Parameters": {"DistributionId": distribution_id, "InvalidationBatch.$": "$.batch"},
+            "ResultSelector": {"id.$": "$.Invalidation.Id"},
+            "ResultPath": "$.invalidation",
+            // Someone else's invalidations may fill the quota: back off and retry.
+            "Retry": [
+                {"ErrorEquals": ["CloudFront.TooManyInvalidationsInProgressException"], "IntervalSeconds": 30, "MaxAttempts": 8, "BackoffRate": 2.0, "JitterStrategy": "FULL"},
+                {"ErrorEquals": ["CloudFront.ThrottlingException", "CloudFront.ServiceUnavailableException"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2.0},
+            ],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "InvalidationFailed"}],
+            "Next": "AcknowledgeInvalidation",
+        },
+        "AcknowledgeInvalidation": invoke(
+            renderer,
+            json!({"action": "ack", "markers.$": "$.markers", "invalidationId.$": "$.invalidation.id"}),
+            json!({"acknowledged.$": "$.Payload.acknowledged"}),
+            "Done",
+            "InvalidationFailed",
+        ),
+        "Ignored": {"Type": "Succeed", "Comment": "Not an event of ours"},
+        "Done": {"Type": "Succeed"},
+        "PurgeFailed": fail("ImageCDN.PurgeFailed", "Variants could not be deleted; the takedown must be retried"),
+        "InvalidationFailed": fail("ImageCDN.InvalidationFailed", "Pending takedowns stay queued and are retried in the next window"),
+    });
+    if !presets.is_empty() {
+        states["RenderPresets"] = invoke(
+            renderer,
+            json!({"action": "render", "bucket.$": "$.detail.bucket.name", "key.$": "$.detail.object.key", "presets": presets}),
+            json!({"rendered.$": "$.Payload.rendered", "failed.$": "$.Payload.failed"}),
+            "CheckRendered",
+            "RenderFailed",
+        );
+        states["CheckRendered"] = json!({
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.failed", "NumericGreaterThan": 0, "Next": "RenderFailed"}],
+            "Default": "Done",
+        });
+        states["RenderFailed"] = fail(
+            "ImageCDN.RenderFailed",
+            "A preset could not be rendered; the original is served and rendered on demand at the edge",
+        );
+    }
     json!({
         "Comment": "ImageCDN: render presets on upload, purge variants on takedown, flush invalidations in batches",
         "StartAt": "Route",
         "TimeoutSeconds": 3600,
-        "States": {
-            "Route": {
-                "Type": "Choice",
-                "Choices": [
-                    {"Variable": "$.detail-type", "IsPresent": true, "Next": "RouteObjectEvent"},
-                    {"Variable": "$.source", "StringEquals": "imagecdn.flush", "Next": "PlanInvalidation"},
-                ],
-                "Default": "Ignored",
-            },
-            "RouteObjectEvent": {
-                "Type": "Choice",
-                "Choices": [
-                    {"Variable": "$.detail-type", "StringEquals": "Object Created", "Next": if presets.is_empty() { "Done" } else { "RenderPresets" }},
-                    {"Variable": "$.detail-type", "StringEquals": "Object Deleted", "Next": "PurgeVariants"},
-                ],
-                "Default": "Ignored",
-            },
-            "RenderPresets": invoke(
-                renderer,
-                json!({"action": "render", "bucket.$": "$.detail.bucket.name", "key.$": "$.detail.object.key", "presets": presets}),
-                json!({"rendered.$": "$.Payload.rendered", "failed.$": "$.Payload.failed"}),
-                "CheckRendered",
-                "RenderFailed",
-            ),
-            "CheckRendered": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.failed", "NumericGreaterThan": 0, "Next": "RenderFailed"}],
-                "Default": "Done",
-            },
-            "PurgeVariants": invoke(
-                renderer,
-                json!({"action": "purge", "key.$": "$.detail.object.key"}),
-                json!({"deleted.$": "$.Payload.deleted"}),
-                "Done",
-                "PurgeFailed",
-            ),
-            "PlanInvalidation": invoke(
-                renderer,
-                json!({"action": "flush"}),
-                json!({"empty.$": "$.Payload.empty", "batch.$": "$.Payload.batch", "markers.$": "$.Payload.markers"}),
-                "AnythingToInvalidate",
-                "InvalidationFailed",
-            ),
-            "AnythingToInvalidate": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.empty", "BooleanEquals": true, "Next": "Done"}],
-                "Default": "CreateInvalidation",
-            },
-            "CreateInvalidation": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:cloudfront:createInvalidation",
-                "Parameters": {"DistributionId": distribution_id, "InvalidationBatch.$": "$.batch"},
-                "ResultSelector": {"id.$": "$.Invalidation.Id"},
-                "ResultPath": "$.invalidation",
-                // Someone else's invalidations may fill the quota: back off and retry.
-                "Retry": [
-                    {"ErrorEquals": ["CloudFront.TooManyInvalidationsInProgressException"], "IntervalSeconds": 30, "MaxAttempts": 8, "BackoffRate": 2, "JitterStrategy": "FULL"},
-                    {"ErrorEquals": ["CloudFront.ThrottlingException", "CloudFront.ServiceUnavailableException"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2},
-                ],
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "InvalidationFailed"}],
-                "Next": "AcknowledgeInvalidation",
-            },
-            "AcknowledgeInvalidation": invoke(
-                renderer,
-                json!({"action": "ack", "markers.$": "$.markers", "invalidationId.$": "$.invalidation.id"}),
-                json!({"acknowledged.$": "$.Payload.acknowledged"}),
-                "Done",
-                "InvalidationFailed",
-            ),
-            "Ignored": {"Type": "Succeed", "Comment": "Not an event of ours"},
-            "Done": {"Type": "Succeed"},
-            "RenderFailed": fail("ImageCDN.RenderFailed", "A preset could not be rendered; the original is served and rendered on demand at the edge"),
-            "PurgeFailed": fail("ImageCDN.PurgeFailed", "Variants could not be deleted; the takedown must be retried"),
-            "InvalidationFailed": fail("ImageCDN.InvalidationFailed", "Pending takedowns stay queued and are retried in the next window"),
-        },
+        "States": states,
     })
 }
 
