@@ -1,0 +1,81 @@
+//! The renderer's settings, from the environment the composition function sets.
+
+use std::env;
+
+use imagecdn_transform::Limits;
+
+/// What the renderer may touch and how much work it accepts.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub originals_bucket: String,
+    pub variants_bucket: String,
+    /// Needed only to check which of our invalidations are still in progress.
+    pub distribution_id: Option<String>,
+    /// Tenant key prefixes: keys outside them are refused.
+    pub tenant_prefixes: Vec<String>,
+    pub limits: Limits,
+    /// Path-style S3 addressing (S3-compatible endpoints such as the test server).
+    pub force_path_style: bool,
+}
+
+/// A missing or malformed setting.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError { name, problem: "required".into() })
+}
+
+fn number(name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) => v.parse().map_err(|_| ConfigError {
+            name,
+            problem: format!("{v:?} is not a whole number"),
+        }),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let megapixels = number("IMAGECDN_MAX_SOURCE_MEGAPIXELS", 50)?;
+        let megabytes = number("IMAGECDN_MAX_SOURCE_MEGABYTES", 40)?;
+        Ok(Config {
+            originals_bucket: required("IMAGECDN_ORIGINALS_BUCKET")?,
+            variants_bucket: required("IMAGECDN_VARIANTS_BUCKET")?,
+            distribution_id: env::var("IMAGECDN_DISTRIBUTION_ID").ok().filter(|v| !v.is_empty()),
+            tenant_prefixes: required("IMAGECDN_TENANT_PREFIXES")?
+                .split(',')
+                .map(str::to_string)
+                .filter(|p| !p.is_empty())
+                .collect(),
+            limits: Limits {
+                max_source_pixels: megapixels * 1_000_000,
+                max_source_bytes: (megabytes * 1024 * 1024) as usize,
+                max_width: number("IMAGECDN_MAX_WIDTH", 4096)? as u32,
+                max_height: number("IMAGECDN_MAX_HEIGHT", 4096)? as u32,
+                default_quality: number("IMAGECDN_DEFAULT_QUALITY", 80)? as u32,
+            },
+            force_path_style: env::var("IMAGECDN_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true" || v == "1"),
+        })
+    }
+
+    /// Whether `key` is an original this renderer may read: under a tenant prefix, no
+    /// empty, `.` or `..` segments. Keys come from events, never URLs or hosts.
+    pub fn allows_key(&self, key: &str) -> bool {
+        !key.is_empty()
+            && key.len() <= 1024
+            && !key.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+            && self
+                .tenant_prefixes
+                .iter()
+                .any(|p| key.len() > p.len() + 1 && key.starts_with(p.as_str()) && key.as_bytes()[p.len()] == b'/')
+    }
+}
