@@ -160,14 +160,17 @@ cargo fmt --all --check -- --color=never
 heading "cargo test --workspace"
 cargo test --workspace
 
-heading "cargo build -p function-imagecdn"
-cargo build -p function-imagecdn
+heading "cargo build --workspace --bins"
+cargo build --workspace --bins
 FUNCTION_BIN="$CARGO_TARGET_DIR/debug/function-imagecdn"
-[ -x "$FUNCTION_BIN" ] || die "no binary at $FUNCTION_BIN after the build"
+RENDERER_BIN="$CARGO_TARGET_DIR/debug/bootstrap"
+for bin in "$FUNCTION_BIN" "$RENDERER_BIN"; do
+  [ -x "$bin" ] || die "no binary at $bin after the build"
+done
 
 heading "pytest tests/e2e (gRPC against $FUNCTION_BIN)"
 set +e
-IMAGECDN_FUNCTION_BIN="$FUNCTION_BIN" PYTHONDONTWRITEBYTECODE=1 \
+IMAGECDN_FUNCTION_BIN="$FUNCTION_BIN" IMAGECDN_RENDERER_BIN="$RENDERER_BIN" PYTHONDONTWRITEBYTECODE=1 \
   "$VENV/bin/python" -m pytest "$ROOT/tests/e2e" \
   --rootdir "$ROOT/tests/e2e" -p no:cacheprovider --timeout 180 -ra
 rc=$?
