@@ -133,6 +133,10 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust with rust
 if ! command -v cc >/dev/null 2>&1; then
   ensure_debian_packages gcc libc6-dev
 fi
+# rav1e (AVIF encoding in the transform) assembles its x86 kernels with nasm.
+if ! command -v nasm >/dev/null 2>&1; then
+  ensure_debian_packages nasm
+fi
 if ! cargo fmt --version >/dev/null 2>&1; then
   command -v rustup >/dev/null 2>&1 || die "cargo fmt missing and no rustup to add rustfmt"
   rustup component add rustfmt

@@ -51,16 +51,16 @@ pub enum SignError {
 }
 
 enum PrivateKey {
-    Rsa(rsa::RsaPrivateKey),
+    Rsa(Box<rsa::RsaPrivateKey>),
     Ecdsa(p256::ecdsa::SigningKey),
 }
 
 fn parse_key(pem: &str) -> Result<PrivateKey, SignError> {
     if let Ok(k) = rsa::RsaPrivateKey::from_pkcs1_pem(pem) {
-        return Ok(PrivateKey::Rsa(k));
+        return Ok(PrivateKey::Rsa(Box::new(k)));
     }
     if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
-        return Ok(PrivateKey::Rsa(k));
+        return Ok(PrivateKey::Rsa(Box::new(k)));
     }
     if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_pem(pem) {
         return Ok(PrivateKey::Ecdsa(k));
@@ -137,12 +137,12 @@ pub fn sign_url(req: &SignRequest, private_key_pem: &str) -> Result<String, Sign
     let policy = policy(req)?;
     let signature = match (parse_key(private_key_pem)?, req.hash) {
         (PrivateKey::Rsa(k), HashAlgorithm::Sha1) => {
-            rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(k)
+            rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(*k)
                 .sign(policy.as_bytes())
                 .to_vec()
         }
         (PrivateKey::Rsa(k), HashAlgorithm::Sha256) => {
-            rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k)
+            rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(*k)
                 .sign(policy.as_bytes())
                 .to_vec()
         }

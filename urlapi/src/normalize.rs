@@ -301,7 +301,7 @@ pub fn accepts(accept: &str, mime: &str) -> bool {
         media == mime
             && parts.all(|param| {
                 let (name, value) = param.split_once('=').unwrap_or((param, ""));
-                trim_ascii_ws(name).to_ascii_lowercase() != "q"
+                !trim_ascii_ws(name).eq_ignore_ascii_case("q")
                     || quality_positive(trim_ascii_ws(value))
             })
     })

@@ -30,7 +30,10 @@ fn required(name: &'static str) -> Result<String, ConfigError> {
     env::var(name)
         .ok()
         .filter(|v| !v.is_empty())
-        .ok_or(ConfigError { name, problem: "required".into() })
+        .ok_or(ConfigError {
+            name,
+            problem: "required".into(),
+        })
 }
 
 fn number(name: &'static str, default: u64) -> Result<u64, ConfigError> {
@@ -50,7 +53,9 @@ impl Config {
         Ok(Config {
             originals_bucket: required("IMAGECDN_ORIGINALS_BUCKET")?,
             variants_bucket: required("IMAGECDN_VARIANTS_BUCKET")?,
-            distribution_id: env::var("IMAGECDN_DISTRIBUTION_ID").ok().filter(|v| !v.is_empty()),
+            distribution_id: env::var("IMAGECDN_DISTRIBUTION_ID")
+                .ok()
+                .filter(|v| !v.is_empty()),
             tenant_prefixes: required("IMAGECDN_TENANT_PREFIXES")?
                 .split(',')
                 .map(str::to_string)
@@ -63,7 +68,8 @@ impl Config {
                 max_height: number("IMAGECDN_MAX_HEIGHT", 4096)? as u32,
                 default_quality: number("IMAGECDN_DEFAULT_QUALITY", 80)? as u32,
             },
-            force_path_style: env::var("IMAGECDN_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true" || v == "1"),
+            force_path_style: env::var("IMAGECDN_S3_FORCE_PATH_STYLE")
+                .is_ok_and(|v| v == "true" || v == "1"),
         })
     }
 
@@ -72,10 +78,13 @@ impl Config {
     pub fn allows_key(&self, key: &str) -> bool {
         !key.is_empty()
             && key.len() <= 1024
-            && !key.split('/').any(|s| s.is_empty() || s == "." || s == "..")
-            && self
-                .tenant_prefixes
-                .iter()
-                .any(|p| key.len() > p.len() + 1 && key.starts_with(p.as_str()) && key.as_bytes()[p.len()] == b'/')
+            && !key
+                .split('/')
+                .any(|s| s.is_empty() || s == "." || s == "..")
+            && self.tenant_prefixes.iter().any(|p| {
+                key.len() > p.len() + 1
+                    && key.starts_with(p.as_str())
+                    && key.as_bytes()[p.len()] == b'/'
+            })
     }
 }

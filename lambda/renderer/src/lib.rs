@@ -21,8 +21,14 @@ use crate::store::{Store, StoreError};
 #[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
 pub enum Event {
-    Render { bucket: String, key: String, presets: Vec<PresetJob> },
-    Purge { key: String },
+    Render {
+        bucket: String,
+        key: String,
+        presets: Vec<PresetJob>,
+    },
+    Purge {
+        key: String,
+    },
     Flush {},
     Ack {
         markers: Vec<String>,
@@ -72,12 +78,19 @@ impl Deps {
 /// Handles one event.
 pub async fn handle(deps: &Deps, event: Event) -> Result<Value, HandlerError> {
     match event {
-        Event::Render { bucket, key, presets } => {
+        Event::Render {
+            bucket,
+            key,
+            presets,
+        } => {
             let report = render::render(&deps.config, &deps.store, &bucket, &key, &presets).await?;
             serde_json::to_value(report).map_err(|e| HandlerError::Corrupt(e.to_string()))
         }
         Event::Purge { key } => takedown::purge(&deps.config, &deps.store, &key).await,
         Event::Flush {} => takedown::flush(&deps.config, &deps.store, &deps.cloudfront).await,
-        Event::Ack { markers, invalidation_id } => takedown::ack(&deps.config, &deps.store, &markers, &invalidation_id).await,
+        Event::Ack {
+            markers,
+            invalidation_id,
+        } => takedown::ack(&deps.config, &deps.store, &markers, &invalidation_id).await,
     }
 }

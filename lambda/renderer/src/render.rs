@@ -80,7 +80,9 @@ pub async fn render(
         )));
     }
     if !config.allows_key(key) {
-        return Err(HandlerError::Refused(format!("key {key:?} is outside every tenant prefix")));
+        return Err(HandlerError::Refused(format!(
+            "key {key:?} is outside every tenant prefix"
+        )));
     }
     let Some(head) = store.head(bucket, key).await? else {
         return Err(HandlerError::NotFound(format!("s3://{bucket}/{key}")));
@@ -131,7 +133,10 @@ pub async fn render(
             results.push(failed(
                 &job.name,
                 Some(vkey),
-                format!("source is {} bytes, over the limit of {}", head.size, config.limits.max_source_bytes),
+                format!(
+                    "source is {} bytes, over the limit of {}",
+                    head.size, config.limits.max_source_bytes
+                ),
                 413,
             ));
             continue;
@@ -151,7 +156,10 @@ pub async fn render(
                         &vkey,
                         out.bytes,
                         out.content_type,
-                        &[(SOURCE_ETAG, source_etag.as_str()), ("cache-control", VARIANT_CACHE_CONTROL)],
+                        &[
+                            (SOURCE_ETAG, source_etag.as_str()),
+                            ("cache-control", VARIANT_CACHE_CONTROL),
+                        ],
                     )
                     .await?;
                 results.push(PresetResult {
@@ -165,7 +173,12 @@ pub async fn render(
                     http_status: None,
                 });
             }
-            Err(e) => results.push(failed(&job.name, Some(vkey), e.to_string(), e.http_status())),
+            Err(e) => results.push(failed(
+                &job.name,
+                Some(vkey),
+                e.to_string(),
+                e.http_status(),
+            )),
         }
     }
     if !stale_queries.is_empty() {

@@ -43,7 +43,14 @@ impl Store {
 
     /// HEAD; `None` when the object does not exist.
     pub async fn head(&self, bucket: &str, key: &str) -> Result<Option<Head>, StoreError> {
-        match self.client.head_object().bucket(bucket).key(key).send().await {
+        match self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(o) => Ok(Some(Head {
                 size: o.content_length().unwrap_or_default().max(0) as u64,
                 etag: o.e_tag().map(str::to_string),
@@ -56,7 +63,14 @@ impl Store {
 
     /// GET; `None` when the object does not exist.
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.client.get_object().bucket(bucket).key(key).send().await {
+        match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(o) => {
                 let bytes = o
                     .body
@@ -88,7 +102,10 @@ impl Store {
         for (k, v) in metadata {
             req = req.metadata(*k, *v);
         }
-        req.send().await.map(|_| ()).map_err(|e| fail("PutObject", bucket, key, e))
+        req.send()
+            .await
+            .map(|_| ())
+            .map_err(|e| fail("PutObject", bucket, key, e))
     }
 
     /// Every key under `prefix`, following continuation tokens.
@@ -105,7 +122,11 @@ impl Store {
                 .send()
                 .await
                 .map_err(|e| fail("ListObjectsV2", bucket, prefix, e))?;
-            keys.extend(out.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+            keys.extend(
+                out.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
             match out.next_continuation_token() {
                 Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_string()),
                 _ => return Ok(keys),
@@ -135,7 +156,12 @@ impl Store {
                 .await
                 .map_err(|e| fail("DeleteObjects", bucket, &chunk[0], e))?;
             if let Some(err) = out.errors().first() {
-                return Err(fail("DeleteObjects", bucket, err.key().unwrap_or_default(), err.message()));
+                return Err(fail(
+                    "DeleteObjects",
+                    bucket,
+                    err.key().unwrap_or_default(),
+                    err.message(),
+                ));
             }
         }
         Ok(keys.len())

@@ -9,7 +9,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use imagecdn_urlapi::invalidation::{Batch, CLOUDFRONT_QUOTAS, InProgress, Takedown, caller_reference, plan};
+use imagecdn_urlapi::invalidation::{
+    Batch, CLOUDFRONT_QUOTAS, InProgress, Takedown, caller_reference, plan,
+};
 use imagecdn_urlapi::layout::{parse_variant_key, variant_prefix};
 use imagecdn_urlapi::percent::encode_component;
 use serde::{Deserialize, Serialize};
@@ -43,14 +45,21 @@ struct InFlight {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 fn pending_key(original_key: &str) -> String {
     format!("{PENDING_PREFIX}{}.json", encode_component(original_key))
 }
 
-async fn read_json<T: for<'de> Deserialize<'de>>(store: &Store, bucket: &str, key: &str) -> Result<Option<T>, HandlerError> {
+async fn read_json<T: for<'de> Deserialize<'de>>(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<T>, HandlerError> {
     match store.get(bucket, key).await? {
         None => Ok(None),
         Some(bytes) => serde_json::from_slice(&bytes)
@@ -59,17 +68,32 @@ async fn read_json<T: for<'de> Deserialize<'de>>(store: &Store, bucket: &str, ke
     }
 }
 
-async fn write_json<T: Serialize>(store: &Store, bucket: &str, key: &str, value: &T) -> Result<(), HandlerError> {
+async fn write_json<T: Serialize>(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    value: &T,
+) -> Result<(), HandlerError> {
     let body = serde_json::to_vec(value).map_err(|e| HandlerError::Corrupt(e.to_string()))?;
-    Ok(store.put(bucket, key, body, "application/json", &[]).await?)
+    Ok(store
+        .put(bucket, key, body, "application/json", &[])
+        .await?)
 }
 
 /// Adds (or merges into) the original's pending marker.
-pub async fn queue_takedown(config: &Config, store: &Store, original_key: &str, queries: Vec<String>) -> Result<(), HandlerError> {
+pub async fn queue_takedown(
+    config: &Config,
+    store: &Store,
+    original_key: &str,
+    queries: Vec<String>,
+) -> Result<(), HandlerError> {
     let key = pending_key(original_key);
     let mut pending: Pending = read_json(store, &config.variants_bucket, &key)
         .await?
-        .unwrap_or(Pending { original_key: original_key.into(), variant_queries: Vec::new() });
+        .unwrap_or(Pending {
+            original_key: original_key.into(),
+            variant_queries: Vec::new(),
+        });
     for q in queries {
         if !pending.variant_queries.contains(&q) {
             pending.variant_queries.push(q);
@@ -81,11 +105,19 @@ pub async fn queue_takedown(config: &Config, store: &Store, original_key: &str, 
 
 /// Deletes every variant of `original_key`. The pending marker is written first, so a
 /// failure half-way still leaves the edge purge queued; a retry finds the rest.
-pub async fn purge(config: &Config, store: &Store, original_key: &str) -> Result<Value, HandlerError> {
+pub async fn purge(
+    config: &Config,
+    store: &Store,
+    original_key: &str,
+) -> Result<Value, HandlerError> {
     if !config.allows_key(original_key) {
-        return Err(HandlerError::Refused(format!("key {original_key:?} is outside every tenant prefix")));
+        return Err(HandlerError::Refused(format!(
+            "key {original_key:?} is outside every tenant prefix"
+        )));
     }
-    let variants = store.list(&config.variants_bucket, &variant_prefix(original_key)).await?;
+    let variants = store
+        .list(&config.variants_bucket, &variant_prefix(original_key))
+        .await?;
     let queries: Vec<String> = variants
         .iter()
         .filter_map(|k| parse_variant_key(k).map(|(_, q)| q))
@@ -97,10 +129,18 @@ pub async fn purge(config: &Config, store: &Store, original_key: &str) -> Result
 
 /// Counts our invalidations still in progress, forgetting completed ones and putting
 /// abandoned batches back in the queue.
-async fn in_progress(config: &Config, store: &Store, cloudfront: &aws_sdk_cloudfront::Client) -> Result<InProgress, HandlerError> {
+async fn in_progress(
+    config: &Config,
+    store: &Store,
+    cloudfront: &aws_sdk_cloudfront::Client,
+) -> Result<InProgress, HandlerError> {
     let mut total = InProgress::default();
-    for key in store.list(&config.variants_bucket, IN_FLIGHT_PREFIX).await? {
-        let Some(batch): Option<InFlight> = read_json(store, &config.variants_bucket, &key).await? else {
+    for key in store
+        .list(&config.variants_bucket, IN_FLIGHT_PREFIX)
+        .await?
+    {
+        let Some(batch): Option<InFlight> = read_json(store, &config.variants_bucket, &key).await?
+        else {
             continue;
         };
         let done = match &batch.invalidation_id {
@@ -114,12 +154,15 @@ async fn in_progress(config: &Config, store: &Store, cloudfront: &aws_sdk_cloudf
                     .id(id)
                     .send()
                     .await
-                    .map_err(|e| HandlerError::Upstream(format!("CloudFront GetInvalidation {id}: {e:?}")))?;
+                    .map_err(|e| {
+                        HandlerError::Upstream(format!("CloudFront GetInvalidation {id}: {e:?}"))
+                    })?;
                 out.invalidation().map(|i| i.status()) == Some("Completed")
             }
             None if now().saturating_sub(batch.created) > ABANDONED_AFTER_SECS => {
                 for t in &batch.takedowns {
-                    queue_takedown(config, store, &t.original_key, t.variant_queries.clone()).await?;
+                    queue_takedown(config, store, &t.original_key, t.variant_queries.clone())
+                        .await?;
                 }
                 true
             }
@@ -137,28 +180,44 @@ async fn in_progress(config: &Config, store: &Store, cloudfront: &aws_sdk_cloudf
 
 /// Plans this window's invalidation. The batched originals move from the queue into an
 /// in-flight marker before the batch is returned to the state machine.
-pub async fn flush(config: &Config, store: &Store, cloudfront: &aws_sdk_cloudfront::Client) -> Result<Value, HandlerError> {
+pub async fn flush(
+    config: &Config,
+    store: &Store,
+    cloudfront: &aws_sdk_cloudfront::Client,
+) -> Result<Value, HandlerError> {
     let busy = in_progress(config, store, cloudfront).await?;
     let mut markers = Vec::new();
     let mut pending = Vec::new();
     for key in store.list(&config.variants_bucket, PENDING_PREFIX).await? {
         if let Some(p) = read_json::<Pending>(store, &config.variants_bucket, &key).await? {
-            pending.push(Takedown { original_key: p.original_key, variant_queries: p.variant_queries });
+            pending.push(Takedown {
+                original_key: p.original_key,
+                variant_queries: p.variant_queries,
+            });
             markers.push(key);
         }
     }
     let the_plan = plan(&pending, busy, CLOUDFRONT_QUOTAS);
     let Some(batch) = the_plan.batch else {
-        return Ok(json!({"empty": true, "batch": null, "markers": [], "deferred": the_plan.deferred.len()}));
+        return Ok(
+            json!({"empty": true, "batch": null, "markers": [], "deferred": the_plan.deferred.len()}),
+        );
     };
     let reference = caller_reference(&batch);
     let in_flight_key = format!("{IN_FLIGHT_PREFIX}{reference}.json");
     let takedowns: Vec<Pending> = pending
         .iter()
         .filter(|t| batch.originals.contains(&t.original_key))
-        .map(|t| Pending { original_key: t.original_key.clone(), variant_queries: t.variant_queries.clone() })
+        .map(|t| Pending {
+            original_key: t.original_key.clone(),
+            variant_queries: t.variant_queries.clone(),
+        })
         .collect();
-    let Batch { paths, wildcards, originals } = batch;
+    let Batch {
+        paths,
+        wildcards,
+        originals,
+    } = batch;
     write_json(
         store,
         &config.variants_bucket,
@@ -174,7 +233,10 @@ pub async fn flush(config: &Config, store: &Store, cloudfront: &aws_sdk_cloudfro
     )
     .await?;
     let batched: Vec<String> = originals.iter().map(|o| pending_key(o)).collect();
-    let done: Vec<String> = markers.into_iter().filter(|m| batched.contains(m)).collect();
+    let done: Vec<String> = markers
+        .into_iter()
+        .filter(|m| batched.contains(m))
+        .collect();
     store.delete_all(&config.variants_bucket, &done).await?;
     Ok(json!({
         "empty": false,
@@ -185,12 +247,21 @@ pub async fn flush(config: &Config, store: &Store, cloudfront: &aws_sdk_cloudfro
 }
 
 /// Records the invalidation ID CloudFront returned for a batch.
-pub async fn ack(config: &Config, store: &Store, markers: &[String], invalidation_id: &str) -> Result<Value, HandlerError> {
+pub async fn ack(
+    config: &Config,
+    store: &Store,
+    markers: &[String],
+    invalidation_id: &str,
+) -> Result<Value, HandlerError> {
     for key in markers {
         if !key.starts_with(IN_FLIGHT_PREFIX) {
-            return Err(HandlerError::Refused(format!("{key:?} is not an in-flight marker")));
+            return Err(HandlerError::Refused(format!(
+                "{key:?} is not an in-flight marker"
+            )));
         }
-        let Some(mut batch): Option<InFlight> = read_json(store, &config.variants_bucket, key).await? else {
+        let Some(mut batch): Option<InFlight> =
+            read_json(store, &config.variants_bucket, key).await?
+        else {
             return Err(HandlerError::NotFound(format!("in-flight marker {key}")));
         };
         batch.invalidation_id = Some(invalidation_id.to_string());

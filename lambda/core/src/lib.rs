@@ -1,0 +1,184 @@
+//! ImageCDN's image transform core: bytes in, bytes out, no I/O.
+//!
+//! One pipeline for both front ends (the Lambda@Edge handler, where this crate runs as
+//! WebAssembly, and the native regional renderer) and the CLI:
+//!
+//! 1. [`probe`]: format from the magic bytes and size from the header; the claim's limits
+//!    (bytes, megapixels) are checked here, before any pixel buffer is allocated.
+//! 2. [`decode`](mod@decode): JPEG at 1/2, 1/4 or 1/8 scale in the IDCT when the output is
+//!    that much smaller (shrink-on-load), other formats at full size.
+//! 3. [`orient`]: EXIF orientation, so sizes are display sizes.
+//! 4. [`resize`]: the fit-mode geometry (sharp's semantics, never enlarging) and a SIMD
+//!    Lanczos3 resample with premultiplied alpha.
+//! 5. [`color`]: non-sRGB RGB profiles converted to sRGB; all metadata stripped.
+//! 6. [`encode`](mod@encode): JPEG, PNG, WebP, AVIF.
+//!
+//! The request is the canonical query of the URL API ([`imagecdn_urlapi::Canonical`]),
+//! parsed by the same code the edge uses; the transform trusts its form but still applies
+//! its own [`Limits`]. Errors are typed and carry their HTTP status
+//! ([`TransformError::http_status`]). Nothing here panics on any input: sizes come from
+//! checked arithmetic and decoders' failures are errors.
+//!
+//! Cargo features: `native` (default) adds the C/asm/thread parts (libwebp for lossy
+//! WebP, rav1e's nasm kernels, rayon); without it the crate is pure Rust and builds for
+//! `wasm32-unknown-unknown` (WebP output is then lossless). `cli` (default) builds the
+//! `imagecdn-transform` binary.
+
+pub mod color;
+pub mod decode;
+pub mod encode;
+pub mod error;
+pub mod orient;
+pub mod pixels;
+pub mod resize;
+
+pub use decode::{SourceFormat, SourceInfo, probe};
+pub use error::TransformError;
+pub use imagecdn_urlapi::{Canonical, Fit, Format};
+
+/// The claim's limits for one transform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest source, in pixels (stored width x height, from the header).
+    pub max_source_pixels: u64,
+    /// Largest source file, in bytes.
+    pub max_source_bytes: usize,
+    /// Largest output width and height; requests are clamped to them.
+    pub max_width: u32,
+    pub max_height: u32,
+    /// Quality when the request has no `q` (1..=100).
+    pub default_quality: u32,
+}
+
+impl Default for Limits {
+    /// 100 MP / 64 MiB sources, 4096x4096 outputs (the claim's default `maxWidth`),
+    /// quality 80.
+    fn default() -> Self {
+        Limits {
+            max_source_pixels: 100_000_000,
+            max_source_bytes: 64 << 20,
+            max_width: 4096,
+            max_height: 4096,
+            default_quality: 80,
+        }
+    }
+}
+
+/// An encoded variant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    pub bytes: Vec<u8>,
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+    pub content_type: &'static str,
+}
+
+/// Parses a canonical query (as the edge forwards it); a non-canonical one is a 400.
+pub fn parse_request(query: &str) -> Result<Canonical, TransformError> {
+    Ok(Canonical::parse(query.strip_prefix('?').unwrap_or(query))?)
+}
+
+/// The output format when the request does not name one: the source's, except GIF, which
+/// becomes PNG (we do not write GIF: only the first frame is kept, and PNG is lossless and
+/// smaller for the flat images GIFs usually are).
+pub fn default_format(source: SourceFormat) -> Format {
+    match source {
+        SourceFormat::Jpeg => Format::Jpeg,
+        SourceFormat::Png | SourceFormat::Gif => Format::Png,
+        SourceFormat::Webp => Format::Webp,
+    }
+}
+
+/// Checks the claim's source limits against the probed header.
+pub fn check_source(
+    input_len: usize,
+    info: &SourceInfo,
+    limits: &Limits,
+) -> Result<(), TransformError> {
+    if input_len > limits.max_source_bytes {
+        return Err(TransformError::SourceTooLarge {
+            size: input_len,
+            limit: limits.max_source_bytes,
+        });
+    }
+    if info.pixels() > limits.max_source_pixels {
+        return Err(TransformError::TooManyPixels {
+            width: info.width,
+            height: info.height,
+            pixels: info.pixels(),
+            limit: limits.max_source_pixels,
+        });
+    }
+    Ok(())
+}
+
+/// Transforms one source image as the canonical `request` asks, within `limits`.
+pub fn transform(
+    input: &[u8],
+    request: &Canonical,
+    limits: &Limits,
+) -> Result<Output, TransformError> {
+    // The byte limit first: it needs nothing from the file.
+    if input.len() > limits.max_source_bytes {
+        return Err(TransformError::SourceTooLarge {
+            size: input.len(),
+            limit: limits.max_source_bytes,
+        });
+    }
+    let info = probe(input)?;
+    check_source(input.len(), &info, limits)?;
+    let format = request.fm.unwrap_or_else(|| default_format(info.format));
+    let quality = request.q.unwrap_or(limits.default_quality).clamp(1, 100);
+    let fit = request.effective_fit();
+    let plan_for = |orientation: u8| {
+        let (dw, dh) = orient::display_size(info.width, info.height, orientation);
+        let plan = resize::plan(
+            dw,
+            dh,
+            request.w,
+            request.h,
+            fit,
+            limits.max_width,
+            limits.max_height,
+        );
+        (plan, dw, dh)
+    };
+
+    // Shrink-on-load (JPEG only): the orientation is known from the header already.
+    let min_size = (info.format == SourceFormat::Jpeg)
+        .then(|| {
+            let (plan, dw, dh) = plan_for(info.orientation);
+            resize::min_decode_size(&plan, dw, dh)
+        })
+        .flatten()
+        .map(|(w, h)| {
+            if orient::swaps_axes(info.orientation) {
+                (h, w)
+            } else {
+                (w, h)
+            }
+        });
+
+    // Budget for the decoders' own limits: 8 bytes per pixel (16-bit RGBA) plus slack.
+    let max_alloc = limits
+        .max_source_pixels
+        .saturating_mul(8)
+        .saturating_add(64 << 20);
+    let decoded = decode::decode(input, &info, min_size, max_alloc)?;
+    let orientation = decoded.orientation;
+    let (plan, dw, dh) = plan_for(orientation);
+    let img = orient::apply(decoded.pixels, orientation);
+    let img = resize::resample(img, &plan, dw, dh)?;
+    let img = color::to_srgb(img, decoded.icc.as_deref());
+    let img = resize::place_on_canvas(img, &plan, encode::supports_alpha(format))?;
+    let (width, height) = (img.width, img.height);
+    let bytes = encode::encode(img, format, quality)?;
+    Ok(Output {
+        bytes,
+        format,
+        width,
+        height,
+        content_type: format.mime(),
+    })
+}
