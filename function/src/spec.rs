@@ -9,12 +9,12 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use imagecdn_urlapi::{Fit, Format};
+pub use imagecdn_urlapi::{Fit, Format, Preset};
 
 /// Bounds shared by the schema (`#[schemars(range(..))]`) and [`crate::validate`].
 pub mod limits {
     /// Largest output edge we allow; keeps one variant well inside Lambda memory.
-    pub const MAX_EDGE: u32 = 16_384;
+    pub const MAX_EDGE: u32 = imagecdn_urlapi::definition::MAX_EDGE;
     /// Smallest `maxWidth`/`maxHeight` that still allows useful thumbnails.
     pub const MIN_EDGE: u32 = 16;
     /// Width ladder steps (each becomes at most one cache key per other params).
@@ -381,37 +381,6 @@ impl Default for Transform {
             max_source_megabytes: default_max_source_megabytes(),
         }
     }
-}
-
-/// A named set of transform parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "has(self.width) || has(self.height) || has(self.format) || has(self.quality)", "message": "a preset must set at least one of width, height, format, quality"},
-    {"rule": "!has(self.fit) || (has(self.width) && has(self.height))", "message": "fit needs both width and height"}
-]))]
-pub struct Preset {
-    /// The name clients use in `?p=`; lowercase letters, digits and dashes.
-    #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"))]
-    pub name: String,
-    /// Output width in pixels.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = limits::MAX_EDGE))]
-    pub width: Option<u32>,
-    /// Output height in pixels.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = limits::MAX_EDGE))]
-    pub height: Option<u32>,
-    /// How the image fits the box; needs both width and height.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fit: Option<Fit>,
-    /// Output format; must be one of `spec.transform.formats`. Omit to keep the source format.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<Format>,
-    /// Output quality; clamped to the transform's quality bounds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 100))]
-    pub quality: Option<u32>,
 }
 
 /// One tenant of the CDN.

@@ -140,6 +140,9 @@ pub const DEFAULT_FIT: &str = "cover";
 /// Alternative spellings of format values.
 pub const FORMAT_ALIASES: &[(&str, &str)] = &[("jpg", "jpeg")];
 
+/// The largest output edge any claim may allow (pixels).
+pub const MAX_EDGE: u32 = 16_384;
+
 /// `dpr` bounds.
 pub const DPR_MIN: f64 = 1.0;
 pub const DPR_MAX: f64 = 4.0;

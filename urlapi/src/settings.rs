@@ -77,20 +77,44 @@ impl Fit {
     }
 }
 
-/// A named parameter set.
+/// A named set of transform parameters (`?p=<name>`), as the claim declares it. With
+/// the `schema` feature it also describes itself for the XRD, so the claim field and
+/// the URL API share this one type.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(
+    feature = "schema",
+    schemars(description = "A named set of transform parameters.")
+)]
+#[cfg_attr(feature = "schema", schemars(extend("x-kubernetes-validations" = [
+    {"rule": "has(self.width) || has(self.height) || has(self.format) || has(self.quality)", "message": "a preset must set at least one of width, height, format, quality"},
+    {"rule": "!has(self.fit) || (has(self.width) && has(self.height))", "message": "fit needs both width and height"}
+])))]
 pub struct Preset {
+    /// The name clients use in `?p=`; lowercase letters, digits and dashes.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"))
+    )]
     pub name: String,
+    /// Output width in pixels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = crate::definition::MAX_EDGE)))]
     pub width: Option<u32>,
+    /// Output height in pixels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = crate::definition::MAX_EDGE)))]
     pub height: Option<u32>,
+    /// How the image fits the box; needs both width and height.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fit: Option<Fit>,
+    /// Output format; must be one of `spec.transform.formats`. Omit to keep the source format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<Format>,
+    /// Output quality; must lie within the transform's minQuality..maxQuality.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 100)))]
     pub quality: Option<u32>,
 }
 

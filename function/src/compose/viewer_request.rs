@@ -1,7 +1,7 @@
 //! The viewer-request CloudFront Function for a claim: the claim's URL settings handed
 //! to the URL API crate, which generates the code from its one definition.
 
-use imagecdn_urlapi::{Preset, Settings, cloudfront};
+use imagecdn_urlapi::{Settings, cloudfront};
 
 use crate::spec::ImageCdnSpec;
 
@@ -22,18 +22,7 @@ pub fn url_settings(spec: &ImageCdnSpec) -> Settings {
         max_quality: t.max_quality,
         default_quality: t.default_quality,
         formats: t.formats.clone(),
-        presets: t
-            .presets
-            .iter()
-            .map(|p| Preset {
-                name: p.name.clone(),
-                width: p.width,
-                height: p.height,
-                fit: p.fit,
-                format: p.format,
-                quality: p.quality,
-            })
-            .collect(),
+        presets: t.presets.clone(),
         prefixes,
     }
 }
