@@ -8,8 +8,6 @@
 //! variant; complete because the edge caches a variant for long only once it is
 //! stored), or the untransformed path plus one wildcard over its query variants.
 
-use std::collections::BTreeSet;
-
 use crate::layout::invalidation_paths;
 
 /// Per-distribution limits on invalidations in progress.
@@ -37,6 +35,25 @@ pub struct InProgress {
 pub struct Takedown {
     pub original_key: String,
     pub variant_queries: Vec<String>,
+}
+
+/// Merges repeated takedowns of one original (union of variant queries), keeping the
+/// order of first appearance.
+fn merge(pending: &[Takedown]) -> Vec<Takedown> {
+    let mut merged: Vec<Takedown> = Vec::new();
+    for t in pending {
+        match merged.iter_mut().find(|m| m.original_key == t.original_key) {
+            Some(m) => {
+                for q in &t.variant_queries {
+                    if !m.variant_queries.contains(q) {
+                        m.variant_queries.push(q.clone());
+                    }
+                }
+            }
+            None => merged.push(t.clone()),
+        }
+    }
+    merged
 }
 
 /// One CreateInvalidation request.
@@ -70,18 +87,14 @@ fn forms(t: &Takedown) -> [(Vec<String>, usize); 2] {
 pub fn plan(pending: &[Takedown], in_progress: InProgress, quotas: Quotas) -> Plan {
     let mut paths_left = quotas.max_paths.saturating_sub(in_progress.paths);
     let mut wildcards_left = quotas.max_wildcards.saturating_sub(in_progress.wildcards);
-    let mut seen = BTreeSet::new();
     let mut batch = Batch {
         paths: Vec::new(),
         originals: Vec::new(),
         wildcards: 0,
     };
     let mut deferred = Vec::new();
-    for t in pending {
-        if !seen.insert(t.original_key.clone()) {
-            continue;
-        }
-        let choice = forms(t)
+    for t in merge(pending) {
+        let choice = forms(&t)
             .into_iter()
             .filter(|(paths, w)| paths.len() <= paths_left && *w <= wildcards_left)
             .min_by_key(|(paths, w)| (paths.len(), *w));
@@ -93,7 +106,7 @@ pub fn plan(pending: &[Takedown], in_progress: InProgress, quotas: Quotas) -> Pl
                 batch.paths.extend(paths);
                 batch.originals.push(t.original_key.clone());
             }
-            None => deferred.push(t.clone()),
+            None => deferred.push(t),
         }
     }
     Plan {
@@ -165,11 +178,11 @@ mod tests {
     #[test]
     fn repeated_takedowns_of_one_original_are_merged() {
         let plan = plan(
-            &[takedown("a", 0), takedown("a", 0)],
+            &[takedown("a", 0), takedown("a", 1)],
             InProgress::default(),
             CLOUDFRONT_QUOTAS,
         );
-        assert_eq!(plan.batch.unwrap().paths, vec!["/a"]);
+        assert_eq!(plan.batch.unwrap().paths, vec!["/a", "/a?w=1"]);
     }
 
     #[test]
