@@ -5,7 +5,11 @@
 #
 # Stages: test peers (idempotent installs), cargo fmt --check, cargo test
 # --workspace, cargo build -p function-imagecdn (debug), then the end-to-end
-# pytest suite in tests/e2e against that binary over gRPC.
+# pytest suite in tests/e2e against that binary over gRPC, then the Lambda@Edge
+# package (lambda/edge/build.sh) and its Node tests in tests/edge against moto,
+# then (with IMAGECDN_PACKAGE=1) the release artifacts: package/build.sh (static musl
+# release builds, the .xpkg packages, the Lambda zips) read back by skopeo and umoci in
+# tests/e2e/test_package.py.
 #
 # Environment:
 #   CARGO_TARGET_DIR     cargo's target dir (default ~/.cache/imagecdn/target,
@@ -13,6 +17,8 @@
 #   IMAGECDN_PEERS_DIR   where test peers live (default ~/.cache/imagecdn/peers)
 #   PYTHON               interpreter for the venv (default python3, >= 3.11)
 #   PYTEST_ADDOPTS       extra pytest options (pytest reads it itself)
+#   IMAGECDN_PACKAGE     1: run the package stage (its cold static release build is
+#                        slow: see package/README.md); default 0 skips it
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,7 +37,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 STAGE=0
-STAGES=6
+STAGES=8
 STARTED=$SECONDS
 heading() {
   STAGE=$((STAGE + 1))
@@ -156,6 +162,10 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   ensure_debian_packages nodejs npm
 fi
 ensure_npm_packages asl-validator@4.0.0
+# The Lambda@Edge tests: the SDK the nodejs22.x runtime provides, and sharp as an
+# independent decoder. A prefix of their own, so the two installs never prune each other.
+EDGE_NPM="$ROOT/.peers/npm-edge"
+NPM_PREFIX="$EDGE_NPM" ensure_npm_packages @aws-sdk/client-s3@3.1175.0 sharp@0.35.5
 export IMAGECDN_NPM_BIN="$NPM_PREFIX/node_modules/.bin"
 
 heading "cargo fmt --all --check"
@@ -184,6 +194,13 @@ case "$rc" in
 5) die "pytest collected no tests in tests/e2e" ;;
 *) die "pytest exited $rc" ;;
 esac
+
+heading "lambda/edge/build.sh (Lambda@Edge package)"
+"$ROOT/lambda/edge/build.sh"
+
+heading "node --test tests/edge (the edge handler against moto)"
+IMAGECDN_MOTO_SERVER="$VENV/bin/moto_server" IMAGECDN_EDGE_NPM="$EDGE_NPM/node_modules" \
+  node --test "$ROOT"/tests/edge/*.test.js || die "node --test tests/edge failed"
 
 heading "done"
 echo "all stages passed in $((SECONDS - STARTED))s"

@@ -18,8 +18,10 @@ use crate::render::PresetJob;
 use crate::store::{Store, StoreError};
 
 /// One invocation's input, as the state machine sends it.
+/// Unknown fields are refused: an event can name an action, an object key and presets,
+/// never a URL, host or endpoint (SSRF is impossible by construction).
 #[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "action", rename_all = "lowercase")]
+#[serde(tag = "action", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Event {
     Render {
         bucket: String,
@@ -92,5 +94,51 @@ pub async fn handle(deps: &Deps, event: Event) -> Result<Value, HandlerError> {
             markers,
             invalidation_id,
         } => takedown::ack(&deps.config, &deps.store, &markers, &invalidation_id).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_cannot_carry_urls_or_hosts() {
+        let ok = serde_json::json!({"action": "purge", "key": "shop/a.jpg"});
+        assert!(serde_json::from_value::<Event>(ok).is_ok());
+        for extra in ["url", "host", "endpoint", "sourceUrl"] {
+            let mut e = serde_json::json!({"action": "render", "bucket": "b", "key": "shop/a.jpg", "presets": []});
+            e[extra] = serde_json::json!("http://169.254.169.254/latest/meta-data/");
+            assert!(
+                serde_json::from_value::<Event>(e).is_err(),
+                "{extra} must be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_outside_the_tenant_prefixes_are_refused() {
+        let config = Config {
+            originals_bucket: "o".into(),
+            variants_bucket: "v".into(),
+            distribution_id: None,
+            tenant_prefixes: vec!["shop".into(), "partners/media".into()],
+            limits: imagecdn_transform::Limits::default(),
+            force_path_style: false,
+        };
+        for ok in ["shop/a.jpg", "partners/media/x/y.png"] {
+            assert!(config.allows_key(ok), "{ok}");
+        }
+        for bad in [
+            "shop",
+            "shop/",
+            "shopping/a.jpg",
+            "partners/a.jpg",
+            "shop/../blog/a.jpg",
+            "shop//a.jpg",
+            "/shop/a.jpg",
+            "http://evil/shop/a.jpg",
+        ] {
+            assert!(!config.allows_key(bad), "{bad}");
+        }
     }
 }

@@ -1,0 +1,425 @@
+//! The transform core as a WebAssembly module for the Lambda@Edge handler (`js/index.js`).
+//!
+//! Lambda@Edge runs only managed runtimes, so the Rust core runs as
+//! `wasm32-unknown-unknown` under Node.js. The boundary is a raw C ABI rather than
+//! wasm-bindgen: the handler needs four calls, and a raw ABI keeps the module free of
+//! generated glue that would have to be shipped and kept in step with it.
+//!
+//! Protocol (all lengths in bytes, all pointers into this module's linear memory):
+//!
+//! - [`edge_alloc`] / [`edge_free`]: the caller copies its inputs in. `edge_alloc` returns
+//!   0 instead of trapping when the memory cannot grow.
+//! - [`edge_parse`]: request URI + canonical query + tenant prefixes -> the original's key,
+//!   the canonical query and the variant key, or 400/403. The same Rust code as the
+//!   viewer-request function and the renderer, so there is one implementation of the rules.
+//! - [`edge_transform`]: source bytes + canonical query + limits -> the encoded variant,
+//!   or the core's typed error as an HTTP status and message.
+//! - Both return a [`Reply`] handle; read it with [`reply_status`], [`reply_meta_ptr`] /
+//!   [`reply_meta_len`] (JSON), [`reply_body_ptr`] / [`reply_body_len`] (bytes), and
+//!   release it with [`reply_free`].
+//!
+//! Nothing here panics on any input (sizes are checked, allocations are fallible where
+//! the size comes from outside). A panic or out-of-memory in wasm is a trap that loses
+//! the message: the handler answers 500 and re-instantiates the module.
+
+use imagecdn_transform::{Canonical, Limits, TransformError, transform};
+use imagecdn_urlapi::definition::SIGNED_PARAMS;
+use imagecdn_urlapi::layout::variant_key;
+use imagecdn_urlapi::normalize::normalize_path;
+use imagecdn_urlapi::percent::decode;
+use imagecdn_urlapi::{Settings, settings::Format};
+use serde_json::json;
+
+/// Largest output edge: the claim schema's own bound (`maxWidth`/`maxHeight` <= 16384).
+/// The viewer-request function has already clamped `w`/`h` to the claim's maxima; this is
+/// the second guard, since the origin headers do not carry the claim's maxima.
+pub const MAX_EDGE: u32 = 16_384;
+
+/// Largest single buffer the caller may ask for (1 GiB): wasm32 memory is 4 GiB at most,
+/// and a source is far below this after the claim's `maxSourceMegabytes` check.
+pub const MAX_ALLOC: usize = 1 << 30;
+
+/// One answer across the boundary: an HTTP-like status, JSON metadata and a body.
+pub struct Reply {
+    status: u32,
+    meta: Vec<u8>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn ok(meta: serde_json::Value, body: Vec<u8>) -> Reply {
+        Reply {
+            status: 200,
+            meta: meta.to_string().into_bytes(),
+            body,
+        }
+    }
+
+    fn error(status: u16, message: &str) -> Reply {
+        Reply {
+            status: u32::from(status),
+            meta: json!({ "error": message }).to_string().into_bytes(),
+            body: Vec::new(),
+        }
+    }
+
+    fn into_handle(self) -> *mut Reply {
+        Box::into_raw(Box::new(self))
+    }
+}
+
+/// What the handler needs to know about one request.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Parsed {
+    /// The original's S3 key (decoded, no leading slash).
+    pub key: String,
+    /// The canonical query, re-serialized (equal to the input when it was canonical).
+    pub query: String,
+    /// Where the variant lives in the variants bucket; `None` for the original itself.
+    pub variant_key: Option<String>,
+}
+
+/// Validates the request: the path must lie under a tenant prefix without `.`/`..`
+/// segments (403), and the query must be exactly canonical (400). CloudFront's
+/// signed-URL parameters, if they reach the origin at all, are ignored.
+pub fn parse(uri: &str, query: &str, prefixes: &str) -> Result<Parsed, (u16, String)> {
+    let settings = Settings {
+        max_width: MAX_EDGE,
+        max_height: MAX_EDGE,
+        width_ladder: Vec::new(),
+        min_quality: 1,
+        max_quality: 100,
+        default_quality: 80,
+        formats: vec![Format::Jpeg, Format::Png, Format::Webp, Format::Avif],
+        presets: Vec::new(),
+        prefixes: prefixes
+            .split(',')
+            .map(|p| p.trim().trim_matches('/'))
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect(),
+    };
+    let forbidden = || {
+        (
+            403,
+            "path outside the tenant prefixes or not allowed".into(),
+        )
+    };
+    let path = normalize_path(&settings, uri).ok_or_else(forbidden)?;
+    // normalize_path re-encodes each segment, so decoding once gives the S3 key.
+    let key = decode(path.trim_start_matches('/')).ok_or_else(forbidden)?;
+
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let name = p.split_once('=').map_or(*p, |(n, _)| n);
+            !SIGNED_PARAMS.contains(&name)
+        })
+        .collect();
+    let kept = kept.join("&");
+    let canonical = Canonical::parse(&kept).map_err(|e| (400, e.to_string()))?;
+    let query = canonical.to_string();
+    if query != kept {
+        // Parse accepts a few spellings (q above 100) that are not the canonical form;
+        // one cache key must map to exactly one variant key.
+        return Err((400, format!("query {kept:?} is not canonical ({query:?})")));
+    }
+    let variant_key = variant_key(&key, &canonical);
+    Ok(Parsed {
+        key,
+        query,
+        variant_key,
+    })
+}
+
+/// Runs the core with the claim's limits; errors carry the core's HTTP status.
+pub fn run(
+    input: &[u8],
+    query: &str,
+    max_source_pixels: u64,
+    max_source_bytes: usize,
+    default_quality: u32,
+) -> Result<imagecdn_transform::Output, TransformError> {
+    let request = imagecdn_transform::parse_request(query)?;
+    let limits = Limits {
+        max_source_pixels,
+        max_source_bytes,
+        max_width: MAX_EDGE,
+        max_height: MAX_EDGE,
+        default_quality: default_quality.clamp(1, 100),
+    };
+    transform(input, &request, &limits)
+}
+
+/// Borrows `len` bytes at `ptr` as text; `None` for invalid UTF-8.
+///
+/// # Safety
+/// `ptr..ptr+len` must be readable (or `len` 0).
+unsafe fn str_arg<'a>(ptr: *const u8, len: usize) -> Option<&'a str> {
+    std::str::from_utf8(unsafe { bytes_arg(ptr, len) }).ok()
+}
+
+/// # Safety
+/// `ptr..ptr+len` must be readable (or `len` 0).
+unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 || ptr.is_null() {
+        &[]
+    } else {
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
+}
+
+/// Allocates `len` bytes for the caller to fill; 0 when `len` is 0, over [`MAX_ALLOC`] or
+/// the memory cannot grow (never a trap).
+#[unsafe(no_mangle)]
+pub extern "C" fn edge_alloc(len: usize) -> *mut u8 {
+    if len == 0 || len > MAX_ALLOC {
+        return std::ptr::null_mut();
+    }
+    let mut v: Vec<u8> = Vec::new();
+    if v.try_reserve_exact(len).is_err() {
+        return std::ptr::null_mut();
+    }
+    v.resize(len, 0);
+    let mut b = v.into_boxed_slice();
+    let ptr = b.as_mut_ptr();
+    std::mem::forget(b);
+    ptr
+}
+
+/// Frees a buffer from [`edge_alloc`].
+///
+/// # Safety
+/// `ptr` and `len` must come from one `edge_alloc` call, freed once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn edge_free(ptr: *mut u8, len: usize) {
+    if !ptr.is_null() && len != 0 {
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) });
+    }
+}
+
+/// [`parse`] across the boundary. Meta on success: `{"key", "query", "variantKey"}`.
+///
+/// # Safety
+/// Each `(ptr, len)` pair must be readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn edge_parse(
+    uri_ptr: *const u8,
+    uri_len: usize,
+    query_ptr: *const u8,
+    query_len: usize,
+    prefixes_ptr: *const u8,
+    prefixes_len: usize,
+) -> *mut Reply {
+    let args = unsafe {
+        (
+            str_arg(uri_ptr, uri_len),
+            str_arg(query_ptr, query_len),
+            str_arg(prefixes_ptr, prefixes_len),
+        )
+    };
+    let (Some(uri), Some(query), Some(prefixes)) = args else {
+        return Reply::error(400, "arguments are not UTF-8").into_handle();
+    };
+    match parse(uri, query, prefixes) {
+        Ok(p) => Reply::ok(
+            json!({ "key": p.key, "query": p.query, "variantKey": p.variant_key }),
+            Vec::new(),
+        ),
+        Err((status, message)) => Reply::error(status, &message),
+    }
+    .into_handle()
+}
+
+/// [`run`] across the boundary. Meta on success: `{"contentType", "format", "width",
+/// "height"}`; the body is the encoded image. Limits arrive as f64 so that JavaScript
+/// numbers pass without BigInt; they are clamped into range here.
+///
+/// # Safety
+/// Each `(ptr, len)` pair must be readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn edge_transform(
+    input_ptr: *const u8,
+    input_len: usize,
+    query_ptr: *const u8,
+    query_len: usize,
+    max_source_pixels: f64,
+    max_source_bytes: f64,
+    default_quality: u32,
+) -> *mut Reply {
+    let input = unsafe { bytes_arg(input_ptr, input_len) };
+    let Some(query) = (unsafe { str_arg(query_ptr, query_len) }) else {
+        return Reply::error(400, "query is not UTF-8").into_handle();
+    };
+    // `as` saturates (NaN -> 0): a bad limit refuses everything rather than nothing.
+    let pixels = max_source_pixels as u64;
+    let bytes = max_source_bytes as usize;
+    match run(input, query, pixels, bytes, default_quality) {
+        Ok(out) => Reply::ok(
+            json!({
+                "contentType": out.content_type,
+                "format": out.format.as_str(),
+                "width": out.width,
+                "height": out.height,
+            }),
+            out.bytes,
+        ),
+        Err(e) => Reply::error(e.http_status(), &e.to_string()),
+    }
+    .into_handle()
+}
+
+/// Reads a reply through its handle.
+///
+/// # Safety
+/// `r` must be a live handle from `edge_parse`/`edge_transform`.
+unsafe fn reply<'a>(r: *const Reply) -> &'a Reply {
+    unsafe { &*r }
+}
+
+/// # Safety
+/// `r` must be a live reply handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn reply_status(r: *const Reply) -> u32 {
+    unsafe { reply(r) }.status
+}
+
+/// # Safety
+/// `r` must be a live reply handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn reply_meta_ptr(r: *const Reply) -> *const u8 {
+    unsafe { reply(r) }.meta.as_ptr()
+}
+
+/// # Safety
+/// `r` must be a live reply handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn reply_meta_len(r: *const Reply) -> usize {
+    unsafe { reply(r) }.meta.len()
+}
+
+/// # Safety
+/// `r` must be a live reply handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn reply_body_ptr(r: *const Reply) -> *const u8 {
+    unsafe { reply(r) }.body.as_ptr()
+}
+
+/// # Safety
+/// `r` must be a live reply handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn reply_body_len(r: *const Reply) -> usize {
+    unsafe { reply(r) }.body.len()
+}
+
+/// Releases a reply (its metadata and body).
+///
+/// # Safety
+/// `r` must be a live reply handle, freed once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn reply_free(r: *mut Reply) {
+    if !r.is_null() {
+        drop(unsafe { Box::from_raw(r) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PREFIXES: &str = "shop, partners/media";
+
+    #[test]
+    fn parses_key_query_and_variant_key() {
+        let p = parse("/shop/a%20b.jpg", "fm=webp&w=400", PREFIXES).unwrap();
+        assert_eq!(p.key, "shop/a b.jpg");
+        assert_eq!(
+            p.variant_key.as_deref(),
+            Some("v/shop%2Fa%20b.jpg/fm=webp&w=400")
+        );
+        let p = parse("/partners/media/x/y.png", "", PREFIXES).unwrap();
+        assert_eq!(
+            (p.key.as_str(), p.variant_key),
+            ("partners/media/x/y.png", None)
+        );
+    }
+
+    #[test]
+    fn refuses_paths_outside_prefixes() {
+        for uri in [
+            "/shop/../partners/media/a.jpg",
+            "/shop/%2e%2e/a.jpg",
+            "/shop/./a.jpg",
+            "/other/a.jpg",
+            "/shopping/a.jpg",
+            "/shop/",
+            "/partners/a.jpg",
+            "/shop/a%ZZ.jpg",
+            "/shop/a%5Cb.jpg",
+        ] {
+            assert_eq!(parse(uri, "", PREFIXES).unwrap_err().0, 403, "{uri}");
+        }
+        assert_eq!(parse("/shop/a.jpg", "", "").unwrap_err().0, 403);
+    }
+
+    #[test]
+    fn refuses_non_canonical_queries() {
+        for q in [
+            "w=400&fm=webp",
+            "q=150",
+            "w=0400",
+            "utm_source=x",
+            "fit=cover&h=1&w=1",
+        ] {
+            assert_eq!(parse("/shop/a.jpg", q, PREFIXES).unwrap_err().0, 400, "{q}");
+        }
+        let p = parse(
+            "/shop/a.jpg",
+            "w=400&Expires=1&Signature=x&Key-Pair-Id=K",
+            PREFIXES,
+        );
+        assert_eq!(p.unwrap().query, "w=400");
+    }
+
+    #[test]
+    fn abi_round_trip_and_errors() {
+        let reply_of = |h: *mut Reply| unsafe {
+            let status = reply_status(h);
+            let meta = bytes_arg(reply_meta_ptr(h), reply_meta_len(h)).to_vec();
+            let body_len = reply_body_len(h);
+            reply_free(h);
+            (status, String::from_utf8(meta).unwrap(), body_len)
+        };
+        let (uri, q) = ("/shop/a.jpg", "w=4");
+        let h = unsafe {
+            edge_parse(
+                uri.as_ptr(),
+                uri.len(),
+                q.as_ptr(),
+                q.len(),
+                "shop".as_ptr(),
+                4,
+            )
+        };
+        let (status, meta, _) = reply_of(h);
+        assert_eq!(status, 200);
+        assert!(
+            meta.contains(r#""variantKey":"v/shop%2Fa.jpg/w=4""#),
+            "{meta}"
+        );
+
+        let junk = b"not an image";
+        let h =
+            unsafe { edge_transform(junk.as_ptr(), junk.len(), q.as_ptr(), q.len(), 1e6, 1e6, 80) };
+        let (status, meta, len) = reply_of(h);
+        assert_eq!((status, len), (415, 0), "{meta}");
+
+        assert!(edge_alloc(0).is_null());
+        assert!(edge_alloc(MAX_ALLOC + 1).is_null());
+        let p = edge_alloc(16);
+        assert!(!p.is_null());
+        unsafe { edge_free(p, 16) };
+    }
+}
