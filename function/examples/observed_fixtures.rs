@@ -27,17 +27,26 @@ fn main() -> anyhow::Result<()> {
     let docs = read_yaml_stream(&PathBuf::from(&claim))?;
     let composite = composite_from(&docs[0])?;
     let mut observed: BTreeMap<String, Value> = BTreeMap::new();
-    loop {
+    // Until nothing changes: create what is newly desired, and apply the latest desired
+    // spec to what exists (as the provider would), keeping its status.
+    for _ in 0..20 {
         let desired = render_resources(&composite, &observed)?;
-        let new: Vec<(String, Value)> = desired
-            .into_iter()
-            .filter(|(name, _)| !observed.contains_key(name))
-            .collect();
-        if new.is_empty() {
-            break;
+        let mut changed = false;
+        for (name, body) in desired {
+            match observed.get_mut(&name) {
+                Some(existing) if existing["spec"] != body["spec"] => {
+                    existing["spec"] = body["spec"].clone();
+                    changed = true;
+                }
+                Some(_) => {}
+                None => {
+                    observed.insert(name.clone(), observe(&name, body));
+                    changed = true;
+                }
+            }
         }
-        for (name, body) in new {
-            observed.insert(name.clone(), observe(&name, body));
+        if !changed {
+            break;
         }
     }
     let out = PathBuf::from(out);

@@ -62,7 +62,7 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
     )));
 
     let renderer_name = ctx.names.iam("renderer");
-    let renderer_statements = vec![
+    let mut renderer_statements = vec![
         iam::allow(
             "ReadPrimaryOriginals",
             &["s3:GetObject"],
@@ -76,13 +76,30 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
                 iam::bucket_arn(&variants),
             ],
         ),
+        // Delete: purging a taken-down original's variants and the takedown queue.
         iam::allow(
             "ReadWriteVariants",
-            &["s3:GetObject", "s3:PutObject"],
+            &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
             vec![iam::objects_arn(&variants, None)],
         ),
         iam::lambda_logs(&format!("/aws/lambda/{renderer_name}")),
     ];
+    // Counting our invalidations still in progress needs the distribution, which is
+    // created later; the statement appears once its ARN is known.
+    let distribution = ctx
+        .observed
+        .at_provider(super::delivery::DISTRIBUTION, "arn")
+        .or_else(|| observed_invalidation_resource(ctx));
+    let distribution_id = ctx
+        .observed
+        .at_provider(super::delivery::DISTRIBUTION, "id");
+    if let Some(arn) = &distribution {
+        renderer_statements.push(iam::allow(
+            "ReadOwnInvalidations",
+            &["cloudfront:GetInvalidation"],
+            vec![arn.clone()],
+        ));
+    }
 
     let mut out = role_with_policy(
         ctx,
@@ -129,34 +146,59 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
     ));
     let renderer = &ctx.spec.artifacts.renderer;
     let t = &ctx.spec.transform;
-    out.push((
-        RENDERER_FUNCTION.into(),
-        Build::Ready(managed(
-            ctx,
-            RENDERER_FUNCTION,
-            LAMBDA,
-            "Function",
-            Some(&renderer_name),
-            json!({
-                "region": primary,
-                "description": "ImageCDN regional renderer: pre-computes presets into the variants bucket",
-                "runtime": "provided.al2023",
-                "handler": "bootstrap",
-                "architectures": ["arm64"],
-                "s3Bucket": renderer.bucket,
-                "s3Key": renderer.key,
-                "memorySize": 3008,
-                "timeout": 300,
-                "roleSelector": select(RENDERER_ROLE),
-                "environment": {"variables": {
-                    "IMAGECDN_ORIGINALS_BUCKET": primary_originals,
-                    "IMAGECDN_VARIANTS_BUCKET": variants,
-                    "IMAGECDN_MAX_SOURCE_MEGAPIXELS": t.max_source_megapixels.to_string(),
-                    "IMAGECDN_MAX_SOURCE_MEGABYTES": t.max_source_megabytes.to_string(),
-                }},
-                "tags": tags(ctx, RENDERER_FUNCTION),
-            }),
-        )),
-    ));
+    let mut renderer_function = managed(
+        ctx,
+        RENDERER_FUNCTION,
+        LAMBDA,
+        "Function",
+        Some(&renderer_name),
+        json!({
+            "region": primary,
+            "description": "ImageCDN regional renderer: pre-computes presets into the variants bucket",
+            "runtime": "provided.al2023",
+            "handler": "bootstrap",
+            "architectures": ["x86_64"],
+            "s3Bucket": renderer.bucket,
+            "s3Key": renderer.key,
+            "memorySize": 3008,
+            "timeout": 300,
+            "roleSelector": select(RENDERER_ROLE),
+            "environment": {"variables": {
+                "IMAGECDN_ORIGINALS_BUCKET": primary_originals,
+                "IMAGECDN_VARIANTS_BUCKET": variants,
+                "IMAGECDN_MAX_SOURCE_MEGAPIXELS": t.max_source_megapixels.to_string(),
+                "IMAGECDN_MAX_SOURCE_MEGABYTES": t.max_source_megabytes.to_string(),
+                "IMAGECDN_MAX_WIDTH": t.max_width.to_string(),
+                "IMAGECDN_MAX_HEIGHT": t.max_height.to_string(),
+                "IMAGECDN_DEFAULT_QUALITY": t.default_quality.to_string(),
+                "IMAGECDN_TENANT_PREFIXES": super::viewer_request::url_settings(ctx.spec).prefixes.join(","),
+            }},
+            "tags": tags(ctx, RENDERER_FUNCTION),
+        }),
+    );
+    // The distribution ID (for counting in-flight invalidations) is known only once the
+    // distribution exists; once set it is kept.
+    let id_pointer = "/spec/forProvider/environment/variables/IMAGECDN_DISTRIBUTION_ID";
+    if let Some(id) = super::wired(ctx, RENDERER_FUNCTION, id_pointer, distribution_id) {
+        renderer_function["spec"]["forProvider"]["environment"]["variables"]["IMAGECDN_DISTRIBUTION_ID"] =
+            id;
+    }
+    out.push((RENDERER_FUNCTION.into(), Build::Ready(renderer_function)));
     out
+}
+
+/// The distribution ARN the renderer policy was last applied with, so the policy keeps
+/// its statement while the distribution's status is momentarily unknown.
+fn observed_invalidation_resource(ctx: &Ctx) -> Option<String> {
+    let policy = ctx
+        .observed
+        .own("renderer-policy", "/spec/forProvider/policy")?
+        .as_str()?;
+    let doc: serde_json::Value = serde_json::from_str(policy).ok()?;
+    doc["Statement"]
+        .as_array()?
+        .iter()
+        .find(|st| st["Sid"] == "ReadOwnInvalidations")?["Resource"][0]
+        .as_str()
+        .map(str::to_string)
 }
