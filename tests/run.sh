@@ -37,7 +37,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 STAGE=0
-STAGES=8
+STAGES=9
 STARTED=$SECONDS
 heading() {
   STAGE=$((STAGE + 1))
@@ -201,6 +201,24 @@ heading "lambda/edge/build.sh (Lambda@Edge package)"
 heading "node --test tests/edge (the edge handler against moto)"
 IMAGECDN_MOTO_SERVER="$VENV/bin/moto_server" IMAGECDN_EDGE_NPM="$EDGE_NPM/node_modules" \
   node --test "$ROOT"/tests/edge/*.test.js || die "node --test tests/edge failed"
+
+heading "packages (package/build.sh; pytest tests/e2e/test_package.py)"
+if [ "${IMAGECDN_PACKAGE:-0}" = 1 ]; then
+  # musl-gcc for aws-lc-sys in the static builds; skopeo and umoci read the packages.
+  ensure_debian_packages musl-tools skopeo umoci
+  # The previous stage built dist/edge-transform.zip.
+  IMAGECDN_SKIP_EDGE=1 "$ROOT/package/build.sh"
+  set +e
+  IMAGECDN_DIST="$ROOT/dist" IMAGECDN_PACKAGE_BIN="$CARGO_TARGET_DIR/debug/imagecdn-package" \
+    IMAGECDN_FUNCTION_BIN="$FUNCTION_BIN" PYTHONDONTWRITEBYTECODE=1 \
+    "$VENV/bin/python" -m pytest "$ROOT/tests/e2e/test_package.py" \
+    --rootdir "$ROOT/tests/e2e" -p no:cacheprovider --timeout 300 -ra
+  rc=$?
+  set -e
+  [ "$rc" -eq 0 ] || die "pytest tests/e2e/test_package.py exited $rc"
+else
+  echo "skipped (the static release build is slow cold): IMAGECDN_PACKAGE=1 tests/run.sh runs it"
+fi
 
 heading "done"
 echo "all stages passed in $((SECONDS - STARTED))s"

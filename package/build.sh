@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds ImageCDN's release artifacts into dist/, without Docker, reproducibly:
+#
+#   dist/function-imagecdn-runtime.tar   the function's runtime image (static musl binary,
+#                                        scratch-style, user 65532, port 9443)
+#   dist/function-imagecdn.xpkg          Function package: runtime image + package.yaml
+#   dist/configuration-imagecdn.xpkg     Configuration package: package.yaml + examples
+#   dist/oci/<name>/                     the same three images as OCI image layouts
+#   dist/renderer.zip                    the regional renderer (bootstrap, provided.al2023)
+#   dist/edge-transform.zip              the Lambda@Edge transform (lambda/edge/build.sh)
+#   dist/artifacts.json, dist/SHA256SUMS sizes and digests
+#
+#   package/build.sh                     from any directory
+#
+# The .xpkg and .tar files are go-containerregistry tarballs (what `crossplane xpkg
+# build` writes): `crossplane xpkg push -f dist/function-imagecdn.xpkg REF` and
+# `skopeo copy docker-archive:dist/... docker://REF` both read them. See package/README.md.
+#
+# Environment:
+#   CARGO_TARGET_DIR     cargo's target dir (default ~/.cache/imagecdn/target)
+#   IMAGECDN_VERSION     package version (default: v + function/Cargo.toml's version)
+#   SOURCE_DATE_EPOCH    mtimes and `created` in the images (default 0)
+#   IMAGECDN_REVISION    optional org.opencontainers.image.revision label
+#   IMAGECDN_SKIP_EDGE=1 do not run lambda/edge/build.sh (keep dist/edge-transform.zip)
+#
+# Needs: rustup's x86_64-unknown-linux-musl target (added here when missing) and musl-gcc
+# (Debian: musl-tools), because aws-lc-sys (TLS in the function SDK and the AWS SDK)
+# compiles C for the target.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/imagecdn/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+CARGO_HOME_DIR="${CARGO_HOME:-$HOME/.cargo}"
+TARGET=x86_64-unknown-linux-musl
+STARTED=$SECONDS
+
+die() {
+  printf 'package/build.sh: %s\n' "$*" >&2
+  exit 1
+}
+
+command -v musl-gcc >/dev/null 2>&1 ||
+  die "musl-gcc not found: install Debian's musl-tools (apt-get install musl-tools)"
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx "$TARGET"; then
+  rustup target add "$TARGET"
+fi
+
+VERSION="${IMAGECDN_VERSION:-v$(sed -n 's/^version = "\(.*\)"$/\1/p' function/Cargo.toml | head -1)}"
+[ "$VERSION" != "v" ] || die "cannot read the version from function/Cargo.toml"
+
+# Static binaries for the target. Target-scoped flags only (build scripts and proc
+# macros keep the host cache): paths of the clone, the cargo home and the target dir are
+# remapped so the binaries do not depend on where they were built.
+export CC_x86_64_unknown_linux_musl=musl-gcc
+export CFLAGS_x86_64_unknown_linux_musl="-ffile-prefix-map=$ROOT=/imagecdn -ffile-prefix-map=$CARGO_HOME_DIR=/cargo -ffile-prefix-map=$CARGO_TARGET_DIR=/target"
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="--remap-path-prefix=$ROOT=/imagecdn --remap-path-prefix=$CARGO_HOME_DIR=/cargo --remap-path-prefix=$CARGO_TARGET_DIR=/target"
+# One binary per cargo invocation, so each is built with its own feature set only.
+for pkg in function-imagecdn imagecdn-renderer; do
+  echo "==> cargo build --release --target $TARGET -p $pkg"
+  cargo build --release --locked --target "$TARGET" -p "$pkg"
+done
+FUNCTION_BIN="$CARGO_TARGET_DIR/$TARGET/release/function-imagecdn"
+RENDERER_BIN="$CARGO_TARGET_DIR/$TARGET/release/bootstrap"
+
+if [ "${IMAGECDN_SKIP_EDGE:-0}" != 1 ]; then
+  if [ -x lambda/edge/build.sh ]; then
+    echo "==> lambda/edge/build.sh"
+    lambda/edge/build.sh
+  else
+    echo "warning: lambda/edge/build.sh not found: dist/edge-transform.zip is not built" >&2
+  fi
+fi
+
+echo "==> imagecdn-package build ($VERSION)"
+cargo build --locked -q -p imagecdn-package
+revision_args=()
+[ -n "${IMAGECDN_REVISION:-}" ] && revision_args=(--revision "$IMAGECDN_REVISION")
+"$CARGO_TARGET_DIR/debug/imagecdn-package" build \
+  --root "$ROOT" --out "$ROOT/dist" \
+  --function-bin "$FUNCTION_BIN" --renderer-bin "$RENDERER_BIN" \
+  --version "$VERSION" --arch amd64 \
+  --source-date-epoch "${SOURCE_DATE_EPOCH:-0}" "${revision_args[@]}"
+echo "package/build.sh: done in $((SECONDS - STARTED))s"
