@@ -77,6 +77,18 @@ class MotoServer:
             aws_secret_access_key="testing",
         )
 
+    def create_distribution(self, origin_bucket: str, reference: str) -> str:
+        """A CloudFront distribution in moto (for invalidations); returns its ID."""
+        out = self.client("cloudfront").create_distribution(DistributionConfig={
+            "CallerReference": reference,
+            "Comment": reference,
+            "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": f"{origin_bucket}.s3.amazonaws.com", "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all", "MinTTL": 0,
+                                     "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"}}, "TrustedSigners": {"Enabled": False, "Quantity": 0}},
+        })
+        return out["Distribution"]["Id"]
+
     def stop(self) -> None:
         stop(self.proc)
 

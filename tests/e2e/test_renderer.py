@@ -49,16 +49,7 @@ def moto():
 
 @pytest.fixture(scope="module")
 def distribution_id(moto):
-    cf = moto.client("cloudfront")
-    out = cf.create_distribution(DistributionConfig={
-        "CallerReference": "imagecdn-test",
-        "Comment": "test",
-        "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": f"{ORIGINALS}.s3.amazonaws.com", "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all", "MinTTL": 0,
-                                 "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"}}, "TrustedSigners": {"Enabled": False, "Quantity": 0}},
-    })
-    return out["Distribution"]["Id"]
+    return moto.create_distribution(ORIGINALS, "imagecdn-test")
 
 
 @pytest.fixture(scope="module")

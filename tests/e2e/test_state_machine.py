@@ -74,16 +74,7 @@ def definition(function_bin):
 
 @pytest.fixture(scope="module")
 def distribution_id(moto):
-    cf = moto.client("cloudfront")
-    out = cf.create_distribution(DistributionConfig={
-        "CallerReference": "imagecdn-sfn",
-        "Comment": "sfn",
-        "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": f"{BUCKET}.s3.amazonaws.com", "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all", "MinTTL": 0,
-                                 "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"}}, "TrustedSigners": {"Enabled": False, "Quantity": 0}},
-    })
-    return out["Distribution"]["Id"]
+    return moto.create_distribution(BUCKET, "imagecdn-sfn")
 
 
 def stubbed(definition: dict, distribution_id: str, results: dict) -> str:
