@@ -191,7 +191,6 @@ def _name(cn: str) -> x509.Name:
     )
 
 
-
 def _key_usage(*, signs_certificates: bool) -> x509.KeyUsage:
     """Digital signatures, plus certificate and CRL signing for a CA."""
     return x509.KeyUsage(
