@@ -7,7 +7,8 @@
 //!    here allocates in proportion to the image: a 48 KB PNG declaring 20000x20000 is
 //!    refused by the caller from this answer alone.
 //! 2. [`decode`] decodes, JPEG at a reduced scale when the caller asks (DCT-domain
-//!    scaling in `jpeg-decoder`, libvips' "shrink-on-load"), everything else through the
+//!    scaling, libvips' "shrink-on-load": natively in libjpeg-turbo, see `libjpeg.rs`; in
+//!    `jpeg-decoder` in the wasm build and for CMYK), everything else through the
 //!    `image` crate's decoders with `image::Limits` set from ours as a second line of
 //!    defence.
 //!
@@ -353,6 +354,10 @@ fn decode_jpeg(
     min_size: Option<(u32, u32)>,
     max_alloc: u64,
 ) -> Result<Decoded, TransformError> {
+    #[cfg(feature = "native")]
+    if let Some(decoded) = crate::libjpeg::decode(input, info, min_size)? {
+        return Ok(decoded);
+    }
     let jpeg_err = |e: jpeg_decoder::Error| match e {
         jpeg_decoder::Error::Unsupported(u) => TransformError::Unsupported(format!("JPEG: {u:?}")),
         other => TransformError::Corrupt(format!("JPEG: {other}")),

@@ -28,6 +28,8 @@ pub mod color;
 pub mod decode;
 pub mod encode;
 pub mod error;
+#[cfg(feature = "native")]
+mod libjpeg;
 pub mod orient;
 pub mod pixels;
 pub mod resize;
