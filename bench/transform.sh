@@ -33,7 +33,7 @@ fi
 echo "building: the native core (release) and the wasm module"
 cargo build -q --release -p imagecdn-edge-wasm --example bench_native
 "$ROOT/lambda/edge/build.sh" >/dev/null
-WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/imagecdn_edge_wasm.wasm"
+WASM="$CARGO_TARGET_DIR/wasm32-wasip1/release/imagecdn_edge_wasm.wasm"
 
 f02="$(ls "$CORPUS"/02_*)"
 f08="$(ls "$CORPUS"/08_*)"

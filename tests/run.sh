@@ -138,10 +138,10 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust with rust
 if ! command -v cc >/dev/null 2>&1; then
   ensure_debian_packages gcc libc6-dev
 fi
-# rav1e (AVIF encoding in the transform) assembles its x86 kernels with nasm.
-if ! command -v nasm >/dev/null 2>&1; then
-  ensure_debian_packages nasm
-fi
+# rav1e (AVIF encoding) and libjpeg-turbo (JPEG decoding) assemble their x86 kernels
+# with nasm; the Lambda@Edge wasm32-wasip1 build compiles libwebp with clang against
+# wasi-libc (lambda/edge/build.sh).
+ensure_debian_packages nasm clang-14 llvm-14 wasi-libc
 if ! cargo fmt --version >/dev/null 2>&1; then
   command -v rustup >/dev/null 2>&1 || die "cargo fmt missing and no rustup to add rustfmt"
   rustup component add rustfmt

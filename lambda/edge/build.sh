@@ -4,17 +4,33 @@
 #
 #   lambda/edge/build.sh            from any directory
 #
+# The target is wasm32-wasip1 so that libwebp (C, for lossy WebP like the renderer's)
+# compiles: Debian's clang-14 with wasi-libc's headers (packages clang-14, wasi-libc),
+# linked by rustc against Rust's own wasi-libc. clang-14 predates the `wasip1` triple
+# spelling, so the C target is given as `wasm32-wasi` (clang takes the last --target).
+# The handler answers the module's few WASI imports itself, with no capabilities.
+#
 # The zip is reproducible: the wasm build is deterministic for a given toolchain and
-# checkout path, and the zip has fixed entry order, dates and modes. SIMD is enabled with
-# a target-scoped RUSTFLAGS variable (not .cargo/config.toml, which applies only when
-# cargo runs from that directory, and not RUSTFLAGS, which would also rebuild host crates).
+# checkout path, and the zip has fixed entry order, dates and modes. SIMD and the C
+# toolchain are set with target-scoped variables (not .cargo/config.toml, which applies
+# only when cargo runs from that directory, and not RUSTFLAGS/CC, which would also
+# rebuild host crates).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/imagecdn/target}"
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128"
-TARGET=wasm32-unknown-unknown
+TARGET=wasm32-wasip1
+export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128 --remap-path-prefix=$ROOT=/imagecdn"
+export CC_wasm32_wasip1="${CC_wasm32_wasip1:-clang-14}"
+export AR_wasm32_wasip1="${AR_wasm32_wasip1:-llvm-ar-14}"
+export CFLAGS_wasm32_wasip1="--target=wasm32-wasi -ffile-prefix-map=$ROOT=/imagecdn"
+for tool in "$CC_wasm32_wasip1" "$AR_wasm32_wasip1"; do
+  command -v "$tool" >/dev/null 2>&1 ||
+    { echo "lambda/edge/build.sh: $tool not found: apt-get install clang-14 llvm-14 wasi-libc" >&2; exit 1; }
+done
+[ -f /usr/include/wasm32-wasi/stdlib.h ] ||
+  { echo "lambda/edge/build.sh: wasi-libc headers not found: apt-get install wasi-libc" >&2; exit 1; }
 
 if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx "$TARGET"; then
   rustup target add "$TARGET"

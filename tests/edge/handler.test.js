@@ -110,6 +110,39 @@ test('every output format', async () => {
   }
 });
 
+/** The RIFF chunk ids of a WebP file (VP8 = lossy, VP8L = lossless, ALPH = lossy alpha). */
+function webpChunks(buf) {
+  assert.equal(buf.toString('latin1', 0, 4), 'RIFF');
+  assert.equal(buf.toString('latin1', 8, 12), 'WEBP');
+  const ids = [];
+  for (let at = 12; at + 8 <= buf.length; at += 8 + buf.readUInt32LE(at + 4) + (buf.readUInt32LE(at + 4) & 1)) {
+    ids.push(buf.toString('latin1', at, at + 4));
+  }
+  return ids;
+}
+
+test('WebP from the edge is lossy (libwebp in the wasm build), with alpha kept', async () => {
+  const { handler } = h.testHandler(endpoints);
+  const photo = Buffer.from((await handler(event(uriOf('02'), 'fm=webp&w=400'))).body, 'base64');
+  assert.deepEqual(webpChunks(photo), ['VP8 ']);
+  // Within 25% of sharp's (libwebp's) own lossy encoding of the same resize.
+  const reference = await sharp(h.corpus('02_').bytes).resize(400).webp({ quality: 80 }).toBuffer();
+  assert.ok(photo.length < reference.length * 1.25, `${photo.length} vs sharp ${reference.length}`);
+  const logo = Buffer.from((await handler(event(uriOf('08'), 'fm=webp&w=200'))).body, 'base64');
+  assert.deepEqual(webpChunks(logo), ['VP8X', 'ALPH', 'VP8 ']);
+});
+
+test("outputs are bounded by the claim's maxWidth/maxHeight from the origin header", async () => {
+  const { handler } = h.testHandler(endpoints);
+  // 04 is 2560x1600: w=1000 within a 300x200 bound gives at most 300x200, aspect kept.
+  const bounded = { ...SETTINGS, maxOutput: '300x200' };
+  const { meta } = await decoded(await handler(event(uriOf('04'), 'w=1000', PRIMARY, bounded)));
+  assert.ok(meta.width <= 300 && meta.height <= 200, `${meta.width}x${meta.height}`);
+  // A malformed header is a deployment error: 500, never an unbounded transform.
+  const r = await handler(event(uriOf('04'), 'w=1000', PRIMARY, { ...SETTINGS, maxOutput: '300' }));
+  assert.equal(r.status, '500');
+});
+
 test('every fit mode (sharp semantics, never enlarging)', async () => {
   const { handler } = h.testHandler(endpoints);
   // 04 is 2560x1600; the box is 300x200.

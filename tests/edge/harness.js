@@ -30,7 +30,7 @@ const { Engine } = require(path.join(ROOT, 'lambda/edge/js/engine'));
 const { createHandler } = require(path.join(ROOT, 'lambda/edge/js/index'));
 
 const CARGO_TARGET_DIR = process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache/imagecdn/target');
-const WASM = process.env.IMAGECDN_EDGE_WASM || path.join(CARGO_TARGET_DIR, 'wasm32-unknown-unknown/release/imagecdn_edge_wasm.wasm');
+const WASM = process.env.IMAGECDN_EDGE_WASM || path.join(CARGO_TARGET_DIR, 'wasm32-wasip1/release/imagecdn_edge_wasm.wasm');
 const MOTO = process.env.IMAGECDN_MOTO_SERVER || path.join(os.homedir(), '.cache/imagecdn/peers/venv/bin/moto_server');
 const CORPUS = process.env.IMAGECDN_CORPUS_DIR || path.resolve(ROOT, '../shared/corpus');
 
@@ -131,6 +131,7 @@ function originHeaders(s) {
   set('x-imagecdn-max-source-megapixels', s.megapixels ?? 50);
   set('x-imagecdn-max-source-megabytes', s.megabytes ?? 32);
   set('x-imagecdn-default-quality', s.quality ?? 80);
+  set('x-imagecdn-max-output', s.maxOutput ?? '4096x4096');
   set('x-imagecdn-tenant-prefixes', s.prefixes ?? 'shop,partners/media');
   return h;
 }

@@ -198,6 +198,10 @@ fn edge_settings_headers(ctx: &Ctx) -> Vec<Value> {
             t.max_source_megabytes.to_string(),
         ),
         ("x-imagecdn-default-quality", t.default_quality.to_string()),
+        (
+            "x-imagecdn-max-output",
+            format!("{}x{}", t.max_width, t.max_height),
+        ),
         ("x-imagecdn-tenant-prefixes", prefixes.join(",")),
     ]
     .into_iter()

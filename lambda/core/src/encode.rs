@@ -10,11 +10,11 @@
 //!   corners of a logo into black boxes; white is what a page usually shows).
 //! - PNG: `image`'s PNG encoder (png crate), default zlib level, adaptive filtering;
 //!   gray/RGB with or without alpha as the image has it.
-//! - WebP, with `native`: libwebp through the `webp` crate, lossy at the quality, method 4
+//! - WebP, with `native` or `webp-lossy`: libwebp through the `webp` crate, lossy at the quality, method 4
 //!   (sharp's default effort), alpha kept (losslessly compressed alpha plane); **lossless
 //!   when the quality is 100** (the only way the canonical query can ask for "no loss").
-//!   Without `native` (the wasm build): always lossless (`image-webp`, pure Rust) — libwebp
-//!   does not build for wasm32-unknown-unknown; the quality is then ignored.
+//!   The same with `webp-lossy` alone (the edge's wasm32-wasip1 build). Without either:
+//!   always lossless (`image-webp`, pure Rust), the quality ignored.
 //! - AVIF: `ravif` (rav1e), quality as given (same for alpha), speed [`AVIF_SPEED`], 10-bit
 //!   internally; an all-opaque alpha channel is dropped by ravif itself.
 
@@ -95,7 +95,7 @@ fn webp(p: Pixels, quality: u32) -> Result<Vec<u8>, TransformError> {
     webp_impl(p, quality)
 }
 
-#[cfg(feature = "native")]
+#[cfg(feature = "webp-lossy")]
 fn webp_impl(p: Pixels, quality: u32) -> Result<Vec<u8>, TransformError> {
     // libwebp takes RGB or RGBA; a fully opaque alpha channel only costs bytes.
     let p = if p.layout.has_alpha() && !p.is_opaque() {
@@ -121,7 +121,7 @@ fn webp_impl(p: Pixels, quality: u32) -> Result<Vec<u8>, TransformError> {
     Ok(mem.to_vec())
 }
 
-#[cfg(not(feature = "native"))]
+#[cfg(not(feature = "webp-lossy"))]
 fn webp_impl(p: Pixels, _quality: u32) -> Result<Vec<u8>, TransformError> {
     let color = match p.layout {
         Layout::Gray => image::ExtendedColorType::L8,

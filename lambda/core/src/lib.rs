@@ -20,8 +20,9 @@
 //! checked arithmetic and decoders' failures are errors.
 //!
 //! Cargo features: `native` (default) adds the C/asm/thread parts (libwebp for lossy
-//! WebP, rav1e's nasm kernels, rayon); without it the crate is pure Rust and builds for
-//! `wasm32-unknown-unknown` (WebP output is then lossless). `cli` (default) builds the
+//! WebP, libjpeg-turbo, rav1e's nasm kernels, rayon); without it the crate is pure Rust
+//! and builds for any wasm target (WebP output is then lossless). `webp-lossy` adds
+//! libwebp alone: the edge's wasm32-wasip1 build. `cli` (default) builds the
 //! `imagecdn-transform` binary.
 
 pub mod color;

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * The transform core (Rust, compiled to wasm32-unknown-unknown) behind a small JS API.
+ * The transform core (Rust, compiled to wasm32-wasip1) behind a small JS API.
  *
  * Why this shape:
  * - The compiled WebAssembly.Module is cached for the container's life; compiling the
@@ -10,10 +10,13 @@
  *   a fresh one. The caller sees status 500.
  * - Linear memory never shrinks: after a large image the instance is replaced once its
  *   memory passes `maxMemoryBytes`, so one big request does not pin the container's RSS.
- * - The module has no real imports. `ravif` pulls `v_frame`, which references
- *   wasm-bindgen's placeholder imports on wasm32; they are never called, so they are
- *   satisfied with stubs that trap if they ever were.
+ * - WASI without capabilities: the module is a WASI build only so that libwebp (C) links
+ *   against wasi-libc. Its few WASI imports are answered here, not by node:wasi: no
+ *   preopened directories, no environment, no files; stdout/stderr go to the log;
+ *   randomness comes from node:crypto. So the transform cannot touch the filesystem or the
+ *   network whatever its input. Any other import is a stub that throws if ever called.
  */
+const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 
@@ -23,15 +26,87 @@ const decoder = new TextDecoder();
 
 const cachedModules = new Map();
 
-/** Stub every import the module declares (see above): calling one is a bug, so it throws. */
-function stubImports(module) {
+// WASI preview1 errno values.
+const ERRNO_SUCCESS = 0;
+const ERRNO_BADF = 8;
+
+/** Thrown by proc_exit: wasm code asked to end the process (it never should). */
+class WasiExit extends Error {
+  constructor(code) {
+    super(`wasm called proc_exit(${code})`);
+    this.code = code;
+  }
+}
+
+/**
+ * The WASI preview1 calls the module imports, with no capabilities (see above).
+ * `memory()` returns the instance's memory (it exists only after instantiation).
+ */
+function wasiImports(memory) {
+  const view = () => new DataView(memory().buffer);
+  const bytes = (ptr, len) => new Uint8Array(memory().buffer, ptr, len);
+  return {
+    random_get(ptr, len) {
+      crypto.randomFillSync(bytes(ptr, len));
+      return ERRNO_SUCCESS;
+    },
+    environ_sizes_get(countPtr, sizePtr) {
+      view().setUint32(countPtr, 0, true);
+      view().setUint32(sizePtr, 0, true);
+      return ERRNO_SUCCESS;
+    },
+    environ_get: () => ERRNO_SUCCESS,
+    args_sizes_get(countPtr, sizePtr) {
+      view().setUint32(countPtr, 0, true);
+      view().setUint32(sizePtr, 0, true);
+      return ERRNO_SUCCESS;
+    },
+    args_get: () => ERRNO_SUCCESS,
+    // No preopened directories: fd 3 is already "bad", so libc finds none.
+    fd_prestat_get: () => ERRNO_BADF,
+    fd_prestat_dir_name: () => ERRNO_BADF,
+    fd_close: () => ERRNO_BADF,
+    fd_seek: () => ERRNO_BADF,
+    fd_fdstat_get: () => ERRNO_BADF,
+    fd_write(fd, iovs, iovsLen, writtenPtr) {
+      if (fd !== 1 && fd !== 2) return ERRNO_BADF;
+      const v = view();
+      const parts = [];
+      let written = 0;
+      for (let i = 0; i < iovsLen; i++) {
+        const ptr = v.getUint32(iovs + i * 8, true);
+        const len = v.getUint32(iovs + i * 8 + 4, true);
+        parts.push(Buffer.from(bytes(ptr, len)));
+        written += len;
+      }
+      const text = Buffer.concat(parts).toString('utf8').trimEnd();
+      if (text) console.error(`edge_transform.wasm: ${text}`);
+      view().setUint32(writtenPtr, written, true);
+      return ERRNO_SUCCESS;
+    },
+    proc_exit(code) {
+      throw new WasiExit(code);
+    },
+    sched_yield: () => ERRNO_SUCCESS,
+  };
+}
+
+/**
+ * The import object: WASI from `wasiImports`, and for anything else (none expected) a stub
+ * that throws when called, so an unexpected import fails loudly instead of at link time.
+ */
+function moduleImports(module, memory) {
+  const wasi = wasiImports(memory);
   const imports = {};
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind !== 'function') throw new Error(`unexpected wasm import ${imp.module}.${imp.name} (${imp.kind})`);
     imports[imp.module] = imports[imp.module] || {};
-    imports[imp.module][imp.name] = () => {
-      throw new Error(`wasm import ${imp.module}.${imp.name} is not available`);
-    };
+    const known = imp.module === 'wasi_snapshot_preview1' && wasi[imp.name];
+    imports[imp.module][imp.name] =
+      known ||
+      (() => {
+        throw new Error(`wasm import ${imp.module}.${imp.name} is not available`);
+      });
   }
   return imports;
 }
@@ -61,7 +136,11 @@ class Engine {
   exports() {
     if (!this.instance) {
       const m = this.module();
-      this.instance = new WebAssembly.Instance(m, stubImports(m));
+      let instance = null;
+      instance = new WebAssembly.Instance(m, moduleImports(m, () => instance.exports.memory));
+      // A reactor-style WASI module initialises its runtime once, before the first call.
+      if (typeof instance.exports._initialize === 'function') instance.exports._initialize();
+      this.instance = instance;
       this.instances += 1;
     }
     return this.instance.exports;
@@ -107,7 +186,7 @@ class Engine {
       if (e instanceof OutOfMemory) {
         return { status: 413, meta: { error: `cannot allocate ${e.len} bytes for the input` }, body: Buffer.alloc(0) };
       }
-      if (e instanceof WebAssembly.RuntimeError) {
+      if (e instanceof WebAssembly.RuntimeError || e instanceof WasiExit) {
         this.instance = null;
         owned = [];
         return { status: 500, meta: { error: `transform trapped (${e.message}); module re-instantiated` }, body: Buffer.alloc(0) };
@@ -142,7 +221,7 @@ class Engine {
     const r = this.call((x, put) => {
       const [i, il] = put(input);
       const [q, ql] = put(encoder.encode(query));
-      return x.edge_transform(i, il, q, ql, limits.maxSourcePixels, limits.maxSourceBytes, limits.defaultQuality);
+      return x.edge_transform(i, il, q, ql, limits.maxSourcePixels, limits.maxSourceBytes, limits.maxWidth || 0, limits.maxHeight || 0, limits.defaultQuality);
     });
     return { status: r.status, body: r.body, ...r.meta };
   }

@@ -46,6 +46,17 @@ function positive(value, fallback) {
   return value !== '' && Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
+/**
+ * `x-imagecdn-max-output: <maxWidth>x<maxHeight>` (the claim's output bounds). Absent:
+ * [0, 0], which the core reads as the schema's own bound; malformed: a config error.
+ */
+function maxOutput(value) {
+  if (value === undefined || value === '') return [0, 0];
+  const m = /^([1-9][0-9]{0,4})x([1-9][0-9]{0,4})$/.exec(value);
+  if (!m) throw new ConfigError(`x-imagecdn-max-output: expected <width>x<height>, got ${JSON.stringify(value)}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
 /** The claim's settings and the origin CloudFront chose, from `request.origin.s3`. */
 function readSettings(s3) {
   const h = s3.customHeaders || {};
@@ -55,6 +66,7 @@ function readSettings(s3) {
   const variants = bucketAt(header(h, 'x-imagecdn-variants-bucket'), header(h, 'x-imagecdn-variants-region'), 'variants');
   const fb = header(h, 'x-imagecdn-fallback-bucket');
   const fallback = fb ? bucketAt(fb, header(h, 'x-imagecdn-fallback-region'), 'fallback') : null;
+  const [maxWidth, maxHeight] = maxOutput(header(h, 'x-imagecdn-max-output'));
   return {
     chosen,
     variants,
@@ -65,6 +77,8 @@ function readSettings(s3) {
       maxSourcePixels: Math.floor(positive(header(h, 'x-imagecdn-max-source-megapixels'), 50) * 1e6),
       maxSourceBytes: Math.floor(positive(header(h, 'x-imagecdn-max-source-megabytes'), 32) * 1024 * 1024),
       defaultQuality: Math.min(100, Math.floor(positive(header(h, 'x-imagecdn-default-quality'), 80))),
+      maxWidth,
+      maxHeight,
     },
   };
 }

@@ -1,7 +1,7 @@
 //! The transform core as a WebAssembly module for the Lambda@Edge handler (`js/index.js`).
 //!
-//! Lambda@Edge runs only managed runtimes, so the Rust core runs as
-//! `wasm32-unknown-unknown` under Node.js. The boundary is a raw C ABI rather than
+//! Lambda@Edge runs only managed runtimes, so the Rust core runs as WebAssembly
+//! (`wasm32-wasip1`, for libwebp's sake; no WASI capabilities are granted) under Node.js. The boundary is a raw C ABI rather than
 //! wasm-bindgen: the handler needs four calls, and a raw ABI keeps the module free of
 //! generated glue that would have to be shipped and kept in step with it.
 //!
@@ -31,8 +31,9 @@ use imagecdn_urlapi::{Settings, settings::Format};
 use serde_json::json;
 
 /// Largest output edge: the claim schema's own bound (`maxWidth`/`maxHeight` <= 16384).
-/// The viewer-request function has already clamped `w`/`h` to the claim's maxima; this is
-/// the second guard, since the origin headers do not carry the claim's maxima.
+/// The viewer-request function has already clamped `w`/`h` to the claim's maxima, and the
+/// transform clamps again to the maxima from the origin's `x-imagecdn-max-output` header;
+/// this bounds path normalization and a missing or bad header.
 pub const MAX_EDGE: u32 = 16_384;
 
 /// Largest single buffer the caller may ask for (1 GiB): wasm32 memory is 4 GiB at most,
@@ -138,19 +139,37 @@ pub fn parse(uri: &str, query: &str, prefixes: &str) -> Result<Parsed, (u16, Str
 pub fn run(
     input: &[u8],
     query: &str,
-    max_source_pixels: u64,
-    max_source_bytes: usize,
-    default_quality: u32,
+    limits: &Limits,
 ) -> Result<imagecdn_transform::Output, TransformError> {
     let request = imagecdn_transform::parse_request(query)?;
-    let limits = Limits {
-        max_source_pixels,
-        max_source_bytes,
-        max_width: MAX_EDGE,
-        max_height: MAX_EDGE,
-        default_quality: default_quality.clamp(1, 100),
+    transform(input, &request, limits)
+}
+
+/// The limits as the handler passes them (JavaScript numbers), clamped into range: a NaN
+/// or negative source limit refuses everything rather than nothing (`as` saturates), an
+/// output bound outside 1..=[`MAX_EDGE`] (0 when the origin header is absent) becomes
+/// [`MAX_EDGE`], the schema's own bound.
+pub fn limits_from_handler(
+    max_source_pixels: f64,
+    max_source_bytes: f64,
+    max_width: u32,
+    max_height: u32,
+    default_quality: u32,
+) -> Limits {
+    let edge = |v: u32| {
+        if (1..=MAX_EDGE).contains(&v) {
+            v
+        } else {
+            MAX_EDGE
+        }
     };
-    transform(input, &request, &limits)
+    Limits {
+        max_source_pixels: max_source_pixels as u64,
+        max_source_bytes: max_source_bytes as usize,
+        max_width: edge(max_width),
+        max_height: edge(max_height),
+        default_quality: default_quality.clamp(1, 100),
+    }
 }
 
 /// Borrows `len` bytes at `ptr` as text; `None` for invalid UTF-8.
@@ -234,8 +253,8 @@ pub unsafe extern "C" fn edge_parse(
 }
 
 /// [`run`] across the boundary. Meta on success: `{"contentType", "format", "width",
-/// "height"}`; the body is the encoded image. Limits arrive as f64 so that JavaScript
-/// numbers pass without BigInt; they are clamped into range here.
+/// "height"}`; the body is the encoded image. Source limits arrive as f64 so that
+/// JavaScript numbers pass without BigInt; see [`limits_from_handler`] for the clamping.
 ///
 /// # Safety
 /// Each `(ptr, len)` pair must be readable.
@@ -247,16 +266,22 @@ pub unsafe extern "C" fn edge_transform(
     query_len: usize,
     max_source_pixels: f64,
     max_source_bytes: f64,
+    max_width: u32,
+    max_height: u32,
     default_quality: u32,
 ) -> *mut Reply {
     let input = unsafe { bytes_arg(input_ptr, input_len) };
     let Some(query) = (unsafe { str_arg(query_ptr, query_len) }) else {
         return Reply::error(400, "query is not UTF-8").into_handle();
     };
-    // `as` saturates (NaN -> 0): a bad limit refuses everything rather than nothing.
-    let pixels = max_source_pixels as u64;
-    let bytes = max_source_bytes as usize;
-    match run(input, query, pixels, bytes, default_quality) {
+    let limits = limits_from_handler(
+        max_source_pixels,
+        max_source_bytes,
+        max_width,
+        max_height,
+        default_quality,
+    );
+    match run(input, query, &limits) {
         Ok(out) => Reply::ok(
             json!({
                 "contentType": out.content_type,
@@ -384,6 +409,52 @@ mod tests {
     }
 
     #[test]
+    fn handler_limits_are_clamped() {
+        let l = limits_from_handler(12e6, 1e6, 2048, 1024, 75);
+        assert_eq!(
+            (
+                l.max_source_pixels,
+                l.max_source_bytes,
+                l.max_width,
+                l.max_height
+            ),
+            (12_000_000, 1_000_000, 2048, 1024)
+        );
+        assert_eq!(l.default_quality, 75);
+        // Absent header (0), out of range, NaN, negative, quality out of range.
+        let l = limits_from_handler(f64::NAN, -5.0, 0, 20_000, 0);
+        assert_eq!(
+            (
+                l.max_source_pixels,
+                l.max_source_bytes,
+                l.max_width,
+                l.max_height
+            ),
+            (0, 0, MAX_EDGE, MAX_EDGE)
+        );
+        assert_eq!(l.default_quality, 1);
+    }
+
+    #[test]
+    fn output_is_clamped_to_the_claims_maxima() {
+        let src = {
+            let mut out = Vec::new();
+            let img = image::RgbImage::from_pixel(64, 48, image::Rgb([200, 10, 10]));
+            img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+                .unwrap();
+            out
+        };
+        let limits = limits_from_handler(1e6, 1e6, 32, 32, 80);
+        let out = run(&src, "fit=fill&h=48&w=64", &limits).unwrap();
+        assert!(
+            out.width <= 32 && out.height <= 32,
+            "{}x{}",
+            out.width,
+            out.height
+        );
+    }
+
+    #[test]
     fn abi_round_trip_and_errors() {
         let reply_of = |h: *mut Reply| unsafe {
             let status = reply_status(h);
@@ -411,8 +482,19 @@ mod tests {
         );
 
         let junk = b"not an image";
-        let h =
-            unsafe { edge_transform(junk.as_ptr(), junk.len(), q.as_ptr(), q.len(), 1e6, 1e6, 80) };
+        let h = unsafe {
+            edge_transform(
+                junk.as_ptr(),
+                junk.len(),
+                q.as_ptr(),
+                q.len(),
+                1e6,
+                1e6,
+                400,
+                300,
+                80,
+            )
+        };
         let (status, meta, len) = reply_of(h);
         assert_eq!((status, len), (415, 0), "{meta}");
 

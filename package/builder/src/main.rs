@@ -439,8 +439,8 @@ fn build(args: &BuildArgs) -> Result<()> {
     )?;
 
     println!(
-        "{:<34} {:>11}  {}",
-        "artifact", "bytes", "sha256 (file) / config / OCI manifest"
+        "{:<34} {:>11}  sha256 (file) / config / OCI manifest",
+        "artifact", "bytes"
     );
     for a in &report.artifacts {
         println!("{:<34} {:>11}  {}", a.file, a.size, a.sha256);
