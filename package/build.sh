@@ -23,9 +23,10 @@
 #   IMAGECDN_REVISION    optional org.opencontainers.image.revision label
 #   IMAGECDN_SKIP_EDGE=1 do not run lambda/edge/build.sh (keep dist/edge-transform.zip)
 #
-# Needs: rustup's x86_64-unknown-linux-musl target (added here when missing) and musl-gcc
-# (Debian: musl-tools), because aws-lc-sys (TLS in the function SDK and the AWS SDK)
-# compiles C for the target.
+# Needs: rustup's x86_64-unknown-linux-musl target (added here when missing), musl-gcc
+# (Debian: musl-tools), because aws-lc-sys (TLS in the function SDK and the AWS SDK) and
+# libjpeg-turbo compile C for the target, and nasm; for the edge zip, what
+# lambda/edge/build.sh needs (clang-14, llvm-14, wasi-libc).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
