@@ -59,6 +59,9 @@ pub fn read_back(bytes: &[u8]) -> Readback {
         image::ImageFormat::WebP => Format::Webp,
         other => panic!("unexpected output format {other:?}"),
     };
+    if matches!(format, Format::Jpeg) {
+        return read_jpeg(bytes);
+    }
     let img = image::load_from_memory_with_format(bytes, fmt).expect("output does not decode");
     Readback {
         format,
@@ -66,6 +69,23 @@ pub fn read_back(bytes: &[u8]) -> Readback {
         height: img.height(),
         has_alpha: img.color().has_alpha(),
         rgba: Some(img.to_rgba8()),
+    }
+}
+
+/// JPEG through zune-jpeg.
+fn read_jpeg(bytes: &[u8]) -> Readback {
+    use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGBA);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    let pixels = decoder.decode().expect("JPEG output does not decode");
+    let (width, height) = decoder.dimensions().expect("decoded JPEG has dimensions");
+    let (width, height) = (width as u32, height as u32);
+    Readback {
+        format: Format::Jpeg,
+        width,
+        height,
+        has_alpha: decoder.input_colorspace().is_some_and(|c| c.has_alpha()),
+        rgba: Some(image::RgbaImage::from_raw(width, height, pixels).expect("RGBA buffer size")),
     }
 }
 
