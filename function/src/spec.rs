@@ -494,6 +494,11 @@ pub struct Waf {
     #[serde(default = "default_managed_rules")]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub managed_rule_groups: Vec<ManagedRuleGroup>,
+    /// Which requests WAF logs to the `aws-waf-logs-*` log group. WAF sees every viewer
+    /// request, cache hits included, and CloudWatch Logs bills ingestion per GB, so
+    /// `Blocked` costs a fraction of `All`.
+    #[serde(default)]
+    pub log_requests: WafLogRequests,
 }
 
 fn yes() -> bool {
@@ -522,8 +527,21 @@ impl Default for Waf {
             allowed_referers: Vec::new(),
             allow_empty_referer: true,
             managed_rule_groups: default_managed_rules(),
+            log_requests: WafLogRequests::default(),
         }
     }
+}
+
+/// Which requests the web ACL logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum WafLogRequests {
+    /// Every request WAF evaluated.
+    All,
+    /// Requests a rule blocked or counted.
+    #[default]
+    Blocked,
+    /// No WAF logs (no log group, nothing attached).
+    Off,
 }
 
 /// An AWS managed WAF rule group.

@@ -262,7 +262,10 @@ fn reference_rows(node: &Value, path: &str, rows: &mut Vec<String>) {
         if let Some(values) = element.get("enum").and_then(Value::as_array) {
             let values: Vec<String> = values
                 .iter()
-                .map(|v| format!("`{}`", v.as_str().unwrap_or_default()))
+                .map(|v| match v.as_str() {
+                    Some(s) => format!("`{s}`"),
+                    None => format!("`{v}`"),
+                })
                 .collect();
             bounds.push(if values.len() > 12 {
                 format!("one of {} values (see the XRD)", values.len())

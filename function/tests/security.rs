@@ -266,3 +266,62 @@ fn audit_trail_records_writes_to_every_originals_bucket() {
         "{policy}"
     );
 }
+
+/// The WAF logging reconciler writes this claim's web ACL's logging configuration to
+/// this claim's WAF log group, and its schedule starts exactly that state machine.
+#[test]
+fn waf_logging_reconciler_targets_this_acl_and_log_group() {
+    let observed = full_observed();
+    let r = render_resources(&composite("complete.yaml"), &observed).unwrap();
+    let machine = &r["waf-logging"]["spec"]["forProvider"];
+    assert_eq!(machine["type"], json!("EXPRESS"));
+    let definition: Value = serde_json::from_str(machine["definition"].as_str().unwrap()).unwrap();
+    let acl = &observed["web-acl"]["status"]["atProvider"]["arn"];
+    let group = observed["waf-log-group"]["status"]["atProvider"]["arn"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches(":*");
+    assert!(group.contains(":log-group:aws-waf-logs-"), "{group}");
+    assert_eq!(
+        definition["States"]["Observe"]["Parameters"]["ResourceArn"],
+        *acl
+    );
+    let config = &definition["States"]["Attach"]["Parameters"]["LoggingConfiguration"];
+    assert_eq!(config["ResourceArn"], *acl);
+    assert_eq!(config["LogDestinationConfigs"], json!([group]));
+
+    let target = &r["waf-logging-rule-target"]["spec"]["forProvider"];
+    assert_eq!(
+        target["arn"],
+        observed["waf-logging"]["status"]["atProvider"]["arn"]
+    );
+    assert_eq!(
+        target["ruleSelector"]["matchLabels"]["imagecdn.io/component"],
+        json!("waf-logging-rule")
+    );
+    let start = r["waf-logging-events-policy"]["spec"]["forProvider"]["policy"].clone();
+    assert_eq!(
+        statements(&start)[0]["Resource"],
+        json!([observed["waf-logging"]["status"]["atProvider"]["arn"]])
+    );
+    let manage = r["waf-logging-policy"]["spec"]["forProvider"]["policy"].clone();
+    assert_eq!(statements(&manage)[0]["Resource"], json!([acl]));
+
+    // Until the ACL and the log group exist there is nothing to attach to.
+    let mut pending = observed.clone();
+    pending.remove("waf-log-group");
+    pending.remove("waf-logging");
+    let r = render_resources(&composite("complete.yaml"), &pending).unwrap();
+    assert!(!r.contains_key("waf-logging"));
+}
+
+/// `logRequests: Off` leaves the ACL without a log group or reconciler.
+#[test]
+fn waf_logging_off_renders_no_log_resources() {
+    let mut claim = composite("complete.yaml");
+    set(&mut claim, "/spec/waf/logRequests", json!("Off"));
+    let r = render_resources(&claim, &full_observed()).unwrap();
+    assert!(r.contains_key("web-acl"));
+    let log_resources: Vec<_> = r.keys().filter(|k| k.starts_with("waf-log")).collect();
+    assert!(log_resources.is_empty(), "{log_resources:?}");
+}

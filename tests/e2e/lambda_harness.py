@@ -16,6 +16,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -76,6 +77,18 @@ class MotoServer:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+
+    def execute_state_machines(self) -> "MotoServer":
+        """Makes moto's Step Functions run executions (its interpreter) instead of
+        returning canned results."""
+        req = urllib.request.Request(
+            f"{self.endpoint}/moto-api/config",
+            data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(req, timeout=10).read()
+        return self
 
     def create_distribution(self, origin_bucket: str, reference: str) -> str:
         """A CloudFront distribution in moto (for invalidations); returns its ID."""

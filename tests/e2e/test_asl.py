@@ -1,5 +1,6 @@
-"""The generated Step Functions definition of every example validates with two
-independent Amazon States Language validators: statelint (PyPI) and asl-validator (npm)."""
+"""Every generated Step Functions definition of every example (the pre-compute pipeline
+and the WAF logging reconciler) validates with two independent Amazon States Language
+validators: statelint (PyPI) and asl-validator (npm)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ STATELINT = Path(sys.executable).parent / "statelint"
 
 
 def definitions(function_bin) -> dict[str, str]:
+    """`{claim}-{component}` -> definition text."""
     out = {}
     for claim in ["minimal.yaml", "complete.yaml"]:
         rendered = subprocess.run(
@@ -27,14 +29,17 @@ def definitions(function_bin) -> dict[str, str]:
         ).stdout
         for doc in yaml.safe_load_all(rendered):
             if doc and doc["kind"] == "StateMachine":
-                out[claim] = doc["spec"]["forProvider"]["definition"]
+                component = doc["metadata"]["labels"]["imagecdn.io/component"]
+                out[f"{claim.removesuffix('.yaml')}-{component}"] = doc["spec"]["forProvider"]["definition"]
     return out
 
 
 @pytest.fixture(scope="module")
 def asl_files(function_bin, tmp_path_factory):
     defs = definitions(function_bin)
-    assert set(defs) == {"minimal.yaml", "complete.yaml"}, "every example has a state machine"
+    assert set(defs) == {
+        "minimal-pipeline", "minimal-waf-logging", "complete-pipeline", "complete-waf-logging",
+    }, "every example has the pipeline and the WAF logging reconciler"
     d = tmp_path_factory.mktemp("asl")
     files = []
     for claim, text in defs.items():
@@ -64,7 +69,7 @@ def test_asl_validator_accepts_every_definition(asl_files):
 
 
 def test_validators_reject_a_broken_definition(asl_files, tmp_path):
-    doc = json.loads(asl_files[0].read_text())
+    doc = json.loads(next(f for f in asl_files if f.name.startswith("complete-pipeline")).read_text())
     doc["States"]["Route"]["Default"] = "NoSuchState"
     bad = tmp_path / "bad.asl.json"
     bad.write_text(json.dumps(doc))
@@ -73,7 +78,7 @@ def test_validators_reject_a_broken_definition(asl_files, tmp_path):
 
 
 def test_definition_renders_the_claims_presets_with_retries(asl_files):
-    doc = json.loads(next(f for f in asl_files if f.name.startswith("complete")).read_text())
+    doc = json.loads(next(f for f in asl_files if f.name.startswith("complete-pipeline")).read_text())
     render = doc["States"]["RenderPresets"]
     presets = render["Parameters"]["Payload"]["presets"]
     # spec.precompute.presets of the complete example: thumb and card, in canonical form.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -48,14 +47,7 @@ def s3_event(detail_type: str, key: str) -> dict:
 
 @pytest.fixture(scope="module")
 def moto():
-    server = MotoServer(Path(sys.executable).parent / "moto_server")
-    req = urllib.request.Request(
-        f"{server.endpoint}/moto-api/config",
-        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    urllib.request.urlopen(req, timeout=10).read()
+    server = MotoServer(Path(sys.executable).parent / "moto_server").execute_state_machines()
     yield server
     server.stop()
 

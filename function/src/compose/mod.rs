@@ -13,6 +13,8 @@ pub mod precompute;
 pub mod security;
 mod storage;
 pub mod viewer_request;
+mod waf_logging;
+mod workflow;
 
 use std::collections::BTreeMap;
 
@@ -302,4 +304,23 @@ pub fn role_with_policy(
             )),
         ),
     ]
+}
+
+/// Builds that need values not known yet: each waits (and is carried forward when it
+/// already exists) unless `ready`.
+pub fn waiting_unless(
+    ready: bool,
+    what: &str,
+    builds: Vec<(String, Build)>,
+) -> Vec<(String, Build)> {
+    builds
+        .into_iter()
+        .map(|(name, build)| {
+            if ready {
+                (name, build)
+            } else {
+                (name, Build::Waiting(vec![what.to_string()]))
+            }
+        })
+        .collect()
 }

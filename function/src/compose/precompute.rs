@@ -17,7 +17,8 @@ use super::delivery::DISTRIBUTION;
 use super::security::retention_days;
 use super::storage::originals;
 use super::viewer_request::url_settings;
-use super::{Build, Ctx, Inputs, managed, role_with_policy, select, tags};
+use super::workflow::{self, Delivery, Machine, SFN};
+use super::{Build, Ctx, Inputs, managed, role_with_policy, select, tags, waiting_unless};
 use crate::iam;
 
 pub const NOTIFICATION: &str = "originals-events";
@@ -27,10 +28,7 @@ pub const EVENTS_ROLE: &str = "events-role";
 const LOG_GROUP: &str = "pipeline-log-group";
 const ALARM: &str = "pipeline-failures";
 
-const SFN: &str = "sfn.aws.upbound.io/v1beta2";
-const EVENTS: &str = "cloudwatchevents.aws.upbound.io";
 const LOGS: &str = "cloudwatchlogs.aws.upbound.io/v1beta1";
-const CLOUDWATCH: &str = "cloudwatch.aws.upbound.io/v1beta2";
 const S3_V1BETA1: &str = "s3.aws.upbound.io/v1beta1";
 
 /// The rules that start the state machine: (component, description, pattern or schedule).
@@ -156,109 +154,48 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
     out.push((STATE_MACHINE.to_string(), state_machine(ctx, &machine_name)));
 
     // EventBridge: the role that starts executions, the rules and their targets.
-    let machine_arn = o.at_provider(STATE_MACHINE, "arn");
-    let events_role = role_with_policy(
+    let machine = Machine {
+        region,
+        arn: o.at_provider(STATE_MACHINE, "arn"),
+        waits_for: "pipeline arn",
+    };
+    out.extend(workflow::events_role(
         ctx,
+        &machine,
         EVENTS_ROLE,
         &ctx.names.iam("pipeline-events"),
-        &["events.amazonaws.com"],
         "ImageCDN EventBridge rules starting the pipeline",
-        vec![iam::allow(
-            "StartPipeline",
-            &["states:StartExecution"],
-            vec![machine_arn.clone().unwrap_or_default()],
-        )],
-    );
-    out.extend(waiting_unless(
-        machine_arn.is_some(),
-        "pipeline arn",
-        events_role,
     ));
     for (component, description, trigger) in rules(ctx, &primary.bucket) {
-        let mut for_provider =
-            json!({"region": region, "description": description, "tags": tags(ctx, component)});
-        for (k, v) in trigger.as_object().into_iter().flatten() {
-            for_provider[k] = v.clone();
-        }
         out.push((
             component.to_string(),
-            Build::Ready(managed(
-                ctx,
-                component,
-                &format!("{EVENTS}/v1beta1"),
-                "Rule",
-                Some(&ctx.names.iam(component)),
-                for_provider,
-            )),
+            workflow::rule(ctx, component, region, description, trigger),
         ));
-        let target = format!("{component}-target");
-        let mut inputs = Inputs::default();
-        let arn = inputs.need(
+        let input = (component == "flush-rule").then(|| json!({"source": "imagecdn.flush"}));
+        // An upload must not lose its renders to a brief outage: retry for an hour.
+        let delivery = Delivery {
+            max_event_age_seconds: 3600,
+            max_attempts: 24,
+        };
+        out.push(workflow::target(
             ctx,
-            &target,
-            "/spec/forProvider/arn",
-            machine_arn.clone(),
-            "pipeline arn",
-        );
-        out.push((
-            target.clone(),
-            inputs.build(|| {
-                let mut fp = json!({
-                    "region": region,
-                    "ruleSelector": select(component),
-                    "arn": arn,
-                    "roleArnSelector": select(EVENTS_ROLE),
-                    "retryPolicy": {"maximumEventAgeInSeconds": 3600, "maximumRetryAttempts": 24},
-                });
-                if component == "flush-rule" {
-                    fp["input"] = json!(json!({"source": "imagecdn.flush"}).to_string());
-                }
-                managed(
-                    ctx,
-                    &target,
-                    &format!("{EVENTS}/v1beta2"),
-                    "Target",
-                    None,
-                    fp,
-                )
-            }),
+            &machine,
+            component,
+            EVENTS_ROLE,
+            input,
+            delivery,
         ));
     }
 
-    // A failed execution is never silent: it raises this alarm.
-    let mut inputs = Inputs::default();
-    let arn = inputs.need(
-        ctx,
-        ALARM,
-        "/spec/forProvider/dimensions/StateMachineArn",
-        machine_arn,
-        "pipeline arn",
-    );
     out.push((
         ALARM.to_string(),
-        inputs.build(|| {
-            managed(
-                ctx,
-                ALARM,
-                CLOUDWATCH,
-                "MetricAlarm",
-                Some(&ctx.names.iam("pipeline-failures")),
-                json!({
-                    "region": region,
-                    "alarmDescription": "ImageCDN pipeline executions failed (render, purge or invalidation gave up after retries)",
-                    "namespace": "AWS/States",
-                    "metricName": "ExecutionsFailed",
-                    "dimensions": {"StateMachineArn": arn},
-                    "statistic": "Sum",
-                    "period": 300,
-                    "evaluationPeriods": 1,
-                    "threshold": 1,
-                    "comparisonOperator": "GreaterThanOrEqualToThreshold",
-                    "treatMissingData": "notBreaching",
-                    "tags": tags(ctx, ALARM),
-                }),
-            )
-        }),
+        workflow::failures_alarm(
+            ctx,
+            &machine,
+            ALARM,
+            "ImageCDN pipeline executions failed (render, purge or invalidation gave up after retries)",
+            300,
+        ),
     ));
     out
 }
@@ -436,19 +373,4 @@ pub fn definition(ctx: &Ctx, renderer: &str, distribution_id: &str) -> Value {
         "TimeoutSeconds": 3600,
         "States": states,
     })
-}
-
-/// Builds that need values not known yet: each waits (and is carried forward when it
-/// already exists) unless `ready`.
-fn waiting_unless(ready: bool, what: &str, builds: Vec<(String, Build)>) -> Vec<(String, Build)> {
-    builds
-        .into_iter()
-        .map(|(name, build)| {
-            if ready {
-                (name, build)
-            } else {
-                (name, Build::Waiting(vec![what.to_string()]))
-            }
-        })
-        .collect()
 }

@@ -1,18 +1,19 @@
-//! Security: the WAF web ACL in front of the distribution, each tenant's signed-URL
+//! Security: the WAF web ACL in front of the distribution and its log group (the
+//! logging configuration is kept attached by [`waf_logging`]), each tenant's signed-URL
 //! keys (public keys and a key group per tenant) and each tenant's uploader policy,
 //! confined to its own prefix of the originals.
 
 use serde_json::{Value, json};
 
 use super::storage::originals;
-use super::{Build, Ctx, managed, tags};
+use super::{Build, Ctx, managed, tags, waf_logging};
 use crate::iam;
-use crate::spec::{ManagedRuleGroup, Tenant};
+use crate::spec::{ManagedRuleGroup, Tenant, WafLogRequests};
 
 pub const WEB_ACL: &str = "web-acl";
 pub const WAF_LOG_GROUP: &str = "waf-log-group";
 /// WAF for CloudFront lives in us-east-1.
-const WAF_REGION: &str = "us-east-1";
+pub const WAF_REGION: &str = "us-east-1";
 const WAFV2: &str = "wafv2.aws.upbound.io/v1beta1";
 const CLOUDFRONT: &str = "cloudfront.aws.upbound.io/v1beta1";
 const LOGS: &str = "cloudwatchlogs.aws.upbound.io/v1beta1";
@@ -24,7 +25,10 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
     let mut out = Vec::new();
     if ctx.spec.waf.enabled {
         out.push((WEB_ACL.to_string(), Build::Ready(web_acl(ctx))));
-        out.push((WAF_LOG_GROUP.to_string(), Build::Ready(waf_log_group(ctx))));
+        if ctx.spec.waf.log_requests != WafLogRequests::Off {
+            out.push((WAF_LOG_GROUP.to_string(), Build::Ready(waf_log_group(ctx))));
+            out.extend(waf_logging::build(ctx));
+        }
     }
     for tenant in &ctx.spec.tenants {
         out.extend(signing_keys(ctx, tenant));
