@@ -16,7 +16,7 @@
 #   IMAGECDN_PEERS_DIR   where test peers live (default ~/.cache/imagecdn/peers)
 #   PYTHON               interpreter for the venv (default python3, >= 3.11)
 #   PYTEST_ADDOPTS       extra pytest options (pytest reads it itself)
-#   IMAGECDN_PACKAGE     0 skips the package stage (about 7 minutes of static release
+#   IMAGECDN_PACKAGE     0 skips the package stage (about 9.5 minutes of static release
 #                        builds cold on 2 cores); default 1 runs it
 set -euo pipefail
 
