@@ -540,7 +540,8 @@ pub enum WafLogRequests {
     /// Requests a rule blocked or counted.
     #[default]
     Blocked,
-    /// No WAF logs (no log group, nothing attached).
+    /// ImageCDN manages no WAF logging (no log group, no reconciler): for teams that
+    /// attach their own destination, such as Firehose or S3.
     Off,
 }
 
