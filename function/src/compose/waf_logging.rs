@@ -276,9 +276,33 @@ mod tests {
         assert_eq!(c["ResourceArn"], ACL);
         assert_eq!(c["LogDestinationConfigs"], json!([GROUP]));
         assert_eq!(c["LoggingFilter"]["DefaultBehavior"], "DROP");
-        // Every comparison is guarded by a presence check before it.
+        // Every comparison comes after a rule that sends a missing path to Attach: on
+        // AWS, comparing a missing path is a runtime error, not a mismatch.
         let choices = d["States"]["Compare"]["Choices"].as_array().unwrap();
-        assert_eq!(choices.len(), 4);
+        let guarded: Vec<&Value> = choices
+            .iter()
+            .filter(|c| c["Not"]["IsPresent"] == json!(true))
+            .map(|c| &c["Not"]["Variable"])
+            .collect();
+        let compared: Vec<(usize, &Value)> = choices
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c["Not"].get("StringEquals").is_some())
+            .map(|(i, c)| (i, &c["Not"]["Variable"]))
+            .collect();
+        assert_eq!(compared.len(), 2);
+        for (i, variable) in compared {
+            let guard = choices[..i].iter().position(|c| {
+                c["Not"]["IsPresent"] == json!(true) && &c["Not"]["Variable"] == variable
+            });
+            assert!(
+                guard.is_some(),
+                "{variable} compared without a presence guard"
+            );
+        }
+        assert_eq!(guarded.len(), 2);
+        assert!(choices.iter().all(|c| c["Next"] == "Attach"));
+        assert_eq!(d["States"]["Compare"]["Default"], "InSync");
     }
 
     #[test]
