@@ -154,6 +154,7 @@ fn xrd_cel_rules_refuse_bad_claims() {
             json!(90),
             "rateLimitWindowSeconds",
         ),
+        ("/spec/waf/logRequests", json!("Sometimes"), "logRequests"),
         ("/spec/transform/maxWidht", json!(1), "maxWidht"),
     ];
     let mut failures = Vec::new();

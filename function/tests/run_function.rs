@@ -177,6 +177,12 @@ fn bad_claims_get_a_fatal_result_naming_the_field() {
             "spec.waf.rateLimitWindowSeconds",
         ),
         (
+            "unknown WAF log mode",
+            "/spec/waf/logRequests",
+            json!("Sometimes"),
+            "spec.waf.logRequests",
+        ),
+        (
             "bad custom domain",
             "/spec/customDomain/name",
             json!("Images.Example.com"),

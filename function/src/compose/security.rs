@@ -1,5 +1,5 @@
-//! Security: the WAF web ACL in front of the distribution and its log group (the
-//! logging configuration is kept attached by [`waf_logging`]), each tenant's signed-URL
+//! Security: the WAF web ACL in front of the distribution (its logs: [`waf_logging`]),
+//! each tenant's signed-URL
 //! keys (public keys and a key group per tenant) and each tenant's uploader policy,
 //! confined to its own prefix of the originals.
 
@@ -8,15 +8,13 @@ use serde_json::{Value, json};
 use super::storage::originals;
 use super::{Build, Ctx, managed, tags, waf_logging};
 use crate::iam;
-use crate::spec::{ManagedRuleGroup, Tenant, WafLogRequests};
+use crate::spec::{ManagedRuleGroup, Tenant};
 
 pub const WEB_ACL: &str = "web-acl";
-pub const WAF_LOG_GROUP: &str = "waf-log-group";
 /// WAF for CloudFront lives in us-east-1.
 pub const WAF_REGION: &str = "us-east-1";
 const WAFV2: &str = "wafv2.aws.upbound.io/v1beta1";
 const CLOUDFRONT: &str = "cloudfront.aws.upbound.io/v1beta1";
-const LOGS: &str = "cloudwatchlogs.aws.upbound.io/v1beta1";
 const IAM: &str = "iam.aws.upbound.io/v1beta1";
 /// The label that groups a tenant's public keys for its key group's selector.
 const TENANT_LABEL: &str = "imagecdn.io/tenant";
@@ -25,10 +23,7 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
     let mut out = Vec::new();
     if ctx.spec.waf.enabled {
         out.push((WEB_ACL.to_string(), Build::Ready(web_acl(ctx))));
-        if ctx.spec.waf.log_requests != WafLogRequests::Off {
-            out.push((WAF_LOG_GROUP.to_string(), Build::Ready(waf_log_group(ctx))));
-            out.extend(waf_logging::build(ctx));
-        }
+        out.extend(waf_logging::build(ctx));
     }
     for tenant in &ctx.spec.tenants {
         out.extend(signing_keys(ctx, tenant));
@@ -255,22 +250,6 @@ fn web_acl(ctx: &Ctx) -> Value {
             },
             "ruleJson": Value::Array(waf_rules(ctx)).to_string(),
             "tags": tags(ctx, WEB_ACL),
-        }),
-    )
-}
-
-/// WAF logs go to a log group whose name must start with `aws-waf-logs-`.
-fn waf_log_group(ctx: &Ctx) -> Value {
-    managed(
-        ctx,
-        WAF_LOG_GROUP,
-        LOGS,
-        "Group",
-        Some(&format!("aws-waf-logs-{}", ctx.names.base())),
-        json!({
-            "region": WAF_REGION,
-            "retentionInDays": retention_days(ctx.spec.audit.retention_days),
-            "tags": tags(ctx, WAF_LOG_GROUP),
         }),
     )
 }

@@ -1,5 +1,5 @@
-//! WAF logging: attaches the web ACL's logging configuration (destination: the
-//! `aws-waf-logs-*` log group; filter: `spec.waf.logRequests`).
+//! WAF logging: the `aws-waf-logs-*` log group and the web ACL's logging configuration
+//! pointing at it (filter: `spec.waf.logRequests`).
 //!
 //! provider-aws models this as `WebACLLoggingConfiguration`, a kind the provider CRDs we
 //! build against do not include. So the configuration is kept in place by a small
@@ -12,12 +12,13 @@
 
 use serde_json::{Value, json};
 
-use super::security::{WAF_LOG_GROUP, WAF_REGION, WEB_ACL};
+use super::security::{WAF_REGION, WEB_ACL, retention_days};
 use super::workflow::{self, Delivery, Machine, SFN};
 use super::{Build, Ctx, Inputs, managed, role_with_policy, select, tags, waiting_unless};
 use crate::iam;
 use crate::spec::WafLogRequests;
 
+pub const WAF_LOG_GROUP: &str = "waf-log-group";
 pub const STATE_MACHINE: &str = "waf-logging";
 const ROLE: &str = "waf-logging-role";
 const EVENTS_ROLE: &str = "waf-logging-events-role";
@@ -26,9 +27,12 @@ const ALARM: &str = "waf-logging-failures";
 /// How often the configuration is checked (and restored when it drifted).
 const SCHEDULE: &str = "rate(5 minutes)";
 
-/// The reconciler's resources, or nothing when the claim turns WAF logging off.
+const LOGS: &str = "cloudwatchlogs.aws.upbound.io/v1beta1";
+
+/// The log group and the reconciler of the claim's web ACL, or nothing when the claim
+/// turns WAF logging off.
 pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
-    if !ctx.spec.waf.enabled || ctx.spec.waf.log_requests == WafLogRequests::Off {
+    if ctx.spec.waf.log_requests == WafLogRequests::Off {
         return Vec::new();
     }
     let o = ctx.observed;
@@ -38,7 +42,8 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
         .map(|a| log_group_arn(&a));
     let machine_name = ctx.names.iam("waf-logging");
 
-    let mut out = waiting_unless(
+    let mut out = vec![(WAF_LOG_GROUP.to_string(), Build::Ready(waf_log_group(ctx)))];
+    out.extend(waiting_unless(
         acl.is_some() && log_group.is_some(),
         "web-acl arn, waf-log-group arn",
         role_with_policy(
@@ -49,7 +54,7 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
             "ImageCDN WAF logging reconciler",
             role_statements(acl.as_deref().unwrap_or_default()),
         ),
-    );
+    ));
 
     let mut inputs = Inputs::default();
     inputs.require(acl.is_some(), "web-acl arn");
@@ -132,6 +137,22 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
     out
 }
 
+/// WAF logs go to a log group whose name must start with `aws-waf-logs-`.
+fn waf_log_group(ctx: &Ctx) -> Value {
+    managed(
+        ctx,
+        WAF_LOG_GROUP,
+        LOGS,
+        "Group",
+        Some(&format!("aws-waf-logs-{}", ctx.names.base())),
+        json!({
+            "region": WAF_REGION,
+            "retentionInDays": retention_days(ctx.spec.audit.retention_days),
+            "tags": tags(ctx, WAF_LOG_GROUP),
+        }),
+    )
+}
+
 /// WAF logging destinations are log group ARNs without the `:*` suffix.
 fn log_group_arn(observed: &str) -> String {
     observed.trim_end_matches(":*").to_string()
@@ -192,10 +213,9 @@ pub fn logging_filter(mode: WafLogRequests) -> Option<Value> {
 pub fn definition(acl: &str, log_group: &str, mode: WafLogRequests) -> Value {
     const CONFIG: &str = "$.LoggingConfiguration";
     let path = |p: &str| format!("{CONFIG}.{p}");
-    let attach_when = |rule: Value| {
-        let mut r = rule;
-        r["Next"] = json!("Attach");
-        r
+    let attach_when = |mut rule: Value| {
+        rule["Next"] = json!("Attach");
+        rule
     };
     let destination = path("LogDestinationConfigs[0]");
     let default_behavior = path("LoggingFilter.DefaultBehavior");
