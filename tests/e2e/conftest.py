@@ -49,6 +49,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def render_full_graph(function_bin: Path, claim: Path) -> dict[str, dict]:
+    """`function-imagecdn render CLAIM --observed examples/observed`: every composed
+    resource of the full graph, by composition resource name."""
+    out = subprocess.run(
+        [str(function_bin), "render", str(claim), "--observed", str(REPO_ROOT / "examples" / "observed")],
+        capture_output=True, text=True, timeout=120, env=function_env(),
+    )
+    assert out.returncode == 0, out.stderr
+    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    assert docs, f"render of {claim} produced no resources"
+    return {d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]: d for d in docs}
+
+
 @pytest.fixture(scope="session")
 def function_bin() -> Path:
     value = os.environ.get("IMAGECDN_FUNCTION_BIN")

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, render_full_graph
 
 NPM_BIN = Path(os.environ.get("IMAGECDN_NPM_BIN", REPO_ROOT / ".peers/npm/node_modules/.bin"))
 STATELINT = Path(sys.executable).parent / "statelint"
@@ -23,13 +22,8 @@ def definitions(function_bin) -> dict[str, str]:
     """`{claim}-{component}` -> definition text."""
     out = {}
     for claim in ["minimal.yaml", "complete.yaml"]:
-        rendered = subprocess.run(
-            [str(function_bin), "render", str(REPO_ROOT / "examples" / claim), "--observed", str(REPO_ROOT / "examples/observed")],
-            capture_output=True, text=True, timeout=60, check=True,
-        ).stdout
-        for doc in yaml.safe_load_all(rendered):
-            if doc and doc["kind"] == "StateMachine":
-                component = doc["metadata"]["labels"]["imagecdn.io/component"]
+        for component, doc in render_full_graph(function_bin, REPO_ROOT / "examples" / claim).items():
+            if doc["kind"] == "StateMachine":
                 out[f"{claim.removesuffix('.yaml')}-{component}"] = doc["spec"]["forProvider"]["definition"]
     return out
 

@@ -4,21 +4,15 @@ bucket policies) is linted with parliament, the IAM policy linter, with zero fin
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
-import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, render_full_graph
 from parliament import analyze_policy_string
 
 
 @pytest.fixture(scope="module")
 def rendered(function_bin):
-    out = subprocess.run(
-        [str(function_bin), "render", str(REPO_ROOT / "examples/complete.yaml"), "--observed", str(REPO_ROOT / "examples/observed")],
-        capture_output=True, text=True, timeout=60, check=True,
-    )
-    return [d for d in yaml.safe_load_all(out.stdout) if d]
+    return list(render_full_graph(function_bin, REPO_ROOT / "examples/complete.yaml").values())
 
 
 def documents(rendered):

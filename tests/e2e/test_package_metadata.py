@@ -10,12 +10,11 @@ runs in the default e2e stage; the built packages are tested in test_package.py)
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, function_env
+from conftest import REPO_ROOT, render_full_graph
 
 CONFIGURATION_META = REPO_ROOT / "package" / "crossplane.yaml"
 FUNCTION_META = REPO_ROOT / "package" / "function" / "crossplane.yaml"
@@ -57,24 +56,10 @@ def repository_path(ref: str) -> str:
 
 @pytest.fixture(scope="module")
 def composed_groups(function_bin) -> set[str]:
-    out = subprocess.run(
-        [
-            str(function_bin),
-            "render",
-            str(REPO_ROOT / "examples" / "complete.yaml"),
-            "--observed",
-            str(REPO_ROOT / "examples" / "observed"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=function_env(),
-    )
-    assert out.returncode == 0, out.stderr
     groups = {
         doc["apiVersion"].split("/")[0]
-        for doc in yaml.safe_load_all(out.stdout)
-        if doc and "/" in doc.get("apiVersion", "")
+        for doc in render_full_graph(function_bin, REPO_ROOT / "examples" / "complete.yaml").values()
+        if "/" in doc.get("apiVersion", "")
     }
     assert groups, "render produced no resources"
     return groups

@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, render_full_graph
 from lambda_harness import MotoServer
 
 BUCKET = "media-originals-us-east-1"
@@ -54,13 +53,7 @@ def moto():
 
 @pytest.fixture(scope="module")
 def definition(function_bin):
-    import subprocess
-
-    out = subprocess.run(
-        [str(function_bin), "render", str(REPO_ROOT / "examples/complete.yaml"), "--observed", str(REPO_ROOT / "examples/observed")],
-        capture_output=True, text=True, timeout=60, check=True,
-    ).stdout
-    machine = next(d for d in yaml.safe_load_all(out) if d and d["kind"] == "StateMachine")
+    machine = render_full_graph(function_bin, REPO_ROOT / "examples/complete.yaml")["pipeline"]
     return json.loads(machine["spec"]["forProvider"]["definition"])
 
 

@@ -9,7 +9,6 @@ restore one that was deleted or altered, for both `logRequests` modes."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 import uuid
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, render_full_graph
 from lambda_harness import MotoServer
 
 BLOCKED_FILTER = {
@@ -36,14 +35,6 @@ def moto():
     server = MotoServer(Path(sys.executable).parent / "moto_server").execute_state_machines()
     yield server
     server.stop()
-
-
-def rendered(function_bin, claim: Path) -> dict[str, dict]:
-    out = subprocess.run(
-        [str(function_bin), "render", str(claim), "--observed", str(REPO_ROOT / "examples/observed")],
-        capture_output=True, text=True, timeout=60, check=True,
-    ).stdout
-    return {d["metadata"]["labels"]["imagecdn.io/component"]: d for d in yaml.safe_load_all(out) if d}
 
 
 def claim_with(tmp_path: Path, log_requests: str) -> Path:
@@ -130,7 +121,7 @@ def clean(moto, aws):
 
 
 def test_rendered_reconciler_is_an_express_machine_on_a_schedule(function_bin):
-    r = rendered(function_bin, REPO_ROOT / "examples/complete.yaml")
+    r = render_full_graph(function_bin, REPO_ROOT / "examples/complete.yaml")
     machine = r["waf-logging"]["spec"]["forProvider"]
     assert machine["type"] == "EXPRESS" and machine["region"] == "us-east-1"
     assert r["waf-logging-rule"]["spec"]["forProvider"]["scheduleExpression"].startswith("rate(")
@@ -139,7 +130,7 @@ def test_rendered_reconciler_is_an_express_machine_on_a_schedule(function_bin):
 
 
 def test_attaches_then_leaves_an_in_sync_configuration_alone(moto, aws, function_bin, clean):
-    machine = machine_for(moto, rendered(function_bin, REPO_ROOT / "examples/complete.yaml"), aws, "waf-logging-blocked")
+    machine = machine_for(moto, render_full_graph(function_bin, REPO_ROOT / "examples/complete.yaml"), aws, "waf-logging-blocked")
     assert_run_attaches(moto, machine, aws, BLOCKED_FILTER)
 
     out, entered = execute(moto, machine)
@@ -150,7 +141,7 @@ def test_attaches_then_leaves_an_in_sync_configuration_alone(moto, aws, function
 @pytest.mark.parametrize("drift", ["deleted", "other destination", "filter removed"])
 def test_restores_a_drifted_configuration(moto, aws, function_bin, clean, drift):
     acl, group = aws
-    machine = machine_for(moto, rendered(function_bin, REPO_ROOT / "examples/complete.yaml"), aws, f"waf-logging-{drift.replace(' ', '-')}")
+    machine = machine_for(moto, render_full_graph(function_bin, REPO_ROOT / "examples/complete.yaml"), aws, f"waf-logging-{drift.replace(' ', '-')}")
     assert execute(moto, machine)[0]["status"] == "SUCCEEDED"
     waf = moto.client("wafv2")
     if drift == "deleted":
@@ -165,7 +156,7 @@ def test_restores_a_drifted_configuration(moto, aws, function_bin, clean, drift)
 
 def test_all_mode_logs_every_request_and_drops_a_filter(moto, aws, function_bin, clean, tmp_path):
     acl, group = aws
-    machine = machine_for(moto, rendered(function_bin, claim_with(tmp_path, "All")), aws, "waf-logging-all")
+    machine = machine_for(moto, render_full_graph(function_bin, claim_with(tmp_path, "All")), aws, "waf-logging-all")
     moto.client("wafv2").put_logging_configuration(LoggingConfiguration={
         "ResourceArn": acl, "LogDestinationConfigs": [group], "LoggingFilter": BLOCKED_FILTER})
     assert_run_attaches(moto, machine, aws, None)
@@ -173,6 +164,6 @@ def test_all_mode_logs_every_request_and_drops_a_filter(moto, aws, function_bin,
 
 
 def test_off_mode_renders_no_log_group_and_no_reconciler(function_bin, tmp_path):
-    r = rendered(function_bin, claim_with(tmp_path, "Off"))
+    r = render_full_graph(function_bin, claim_with(tmp_path, "Off"))
     assert "web-acl" in r
     assert not [c for c in r if c.startswith("waf-log")], sorted(r)
