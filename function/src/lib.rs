@@ -12,6 +12,7 @@ pub mod names;
 pub mod observed;
 pub mod render;
 pub mod sign;
+pub mod simulate;
 pub mod spec;
 pub mod validate;
 pub mod xrd;

@@ -1,7 +1,7 @@
-//! The generated CloudFront Function fits CloudFront's 10 KB code limit for the
+//! The generated CloudFront Functions fit CloudFront's 10 KB code limit for the
 //! largest claim the XRD allows.
 
-use function_imagecdn::compose::viewer_request::code;
+use function_imagecdn::compose::viewer_request::{Audience, audience_settings, code};
 use function_imagecdn::spec::{Fit, Format, ImageCdnSpec, Preset, Tenant, limits};
 use imagecdn_urlapi::cloudfront::MAX_CODE_BYTES;
 
@@ -42,20 +42,26 @@ fn worst_case_spec() -> ImageCdnSpec {
 
 #[test]
 fn worst_case_function_fits_cloudfronts_limit() {
-    let spec = worst_case_spec();
-    let js = code(&spec);
-    assert!(
-        js.len() <= MAX_CODE_BYTES,
-        "worst-case CloudFront Function is {} bytes, limit {MAX_CODE_BYTES}",
-        js.len()
-    );
-    // The bounds really are at their maxima: this is the worst case.
-    assert_eq!(spec.tenants.len(), limits::MAX_TENANTS);
-    assert!(js.contains(&format!("{:0>48}", limits::MAX_TENANTS - 1)));
-    eprintln!(
-        "worst-case function: {} bytes of {MAX_CODE_BYTES}",
-        js.len()
-    );
+    // Each audience at its worst: every tenant public, or every tenant signed.
+    for audience in [Audience::Public, Audience::Signed] {
+        let mut spec = worst_case_spec();
+        for t in &mut spec.tenants {
+            t.require_signed_urls = audience == Audience::Signed;
+        }
+        let js = code(&spec, audience);
+        assert!(
+            js.len() <= MAX_CODE_BYTES,
+            "worst-case {audience:?} CloudFront Function is {} bytes, limit {MAX_CODE_BYTES}",
+            js.len()
+        );
+        // The bounds really are at their maxima: this is the worst case.
+        assert_eq!(spec.tenants.len(), limits::MAX_TENANTS);
+        assert!(js.contains(&format!("{:0>48}", limits::MAX_TENANTS - 1)));
+        eprintln!(
+            "worst-case {audience:?} function: {} bytes of {MAX_CODE_BYTES}",
+            js.len()
+        );
+    }
 }
 
 /// The README's URL API examples hold for the complete example claim.
@@ -68,7 +74,8 @@ fn readme_url_examples_hold() {
     )
     .unwrap();
     let spec = function_imagecdn::validate::parse_spec(claim.get("spec")).unwrap();
-    let settings = function_imagecdn::compose::viewer_request::url_settings(&spec);
+    // The examples are requests to the default behavior (public tenants).
+    let settings = audience_settings(&spec, Audience::Public);
     let chrome = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
     let table = readme
         .split_once("Examples (claim `examples/complete.yaml`):")
@@ -97,6 +104,7 @@ fn readme_url_examples_hold() {
                 }
             }
             imagecdn_urlapi::Outcome::Refuse { status, .. } => status.to_string(),
+            imagecdn_urlapi::Outcome::Redirect { location } => format!("301 {location}"),
         };
         assert_eq!(got, want, "README example {request}");
     }

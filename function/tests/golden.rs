@@ -115,6 +115,8 @@ fn full_graph_holds_every_resource() {
         ("origin-request-policy", "OriginRequestPolicy"),
         ("viewer-function-code", "Object"),
         ("viewer-function", "Function"),
+        ("viewer-function-signed-code", "Object"),
+        ("viewer-function-signed", "Function"),
         ("distribution", "Distribution"),
         ("edge-role", "Role"),
         ("edge-policy", "Policy"),

@@ -3,10 +3,14 @@
 //
 //   node tests/node/run_vectors.js BUNDLE.json
 //   node tests/node/run_vectors.js --bench BUNDLE.json
+//   node tests/node/run_vectors.js --outcomes BUNDLE.json
 //
 // BUNDLE is {"cases": [{"name", "code", "request", "expect"}]}: `code` is the function source for that
 // case's settings (a script defining `function handler(event)`), `request` is {uri, query, headers} and
 // `expect` is {uri, query} or {status}. See tests/vectors/README.md for the full format.
+// --outcomes checks nothing: it prints one JSON line per case with what the function answered
+// ({status, location} for a response, {uri, query} for a forwarded request, {error} if it threw),
+// for tests that judge the answers themselves (cases need no `expect`).
 //
 // Node 20, CommonJS, no dependencies. Each case runs in a fresh `vm` context that holds only the
 // ECMAScript built-ins: no require, process, Buffer, timers, and no eval/new Function.
@@ -19,7 +23,7 @@ const HANDLER_TIMEOUT_MS = 2000;
 
 function usage(msg) {
   if (msg) process.stderr.write(msg + '\n');
-  process.stderr.write('usage: node tests/node/run_vectors.js [--bench] BUNDLE.json\n');
+  process.stderr.write('usage: node tests/node/run_vectors.js [--bench | --outcomes] BUNDLE.json\n');
   process.exit(2);
 }
 
@@ -199,6 +203,9 @@ function checkCase(c, index) {
   if (result.statusCode !== undefined) {
     if (expect.status === undefined) problems.push('returned a response (statusCode ' + describe(result.statusCode) + ') but a request was expected');
     else if (result.statusCode !== expect.status) problems.push('statusCode ' + describe(result.statusCode) + ' != ' + expect.status);
+    const location = result.headers && result.headers.location && result.headers.location.value;
+    if ((expect.location === undefined) !== (location === undefined)) problems.push('location ' + describe(location) + ' != ' + describe(expect.location));
+    else if (location !== undefined && location !== expect.location) problems.push('location ' + JSON.stringify(location) + ' != ' + JSON.stringify(expect.location));
     return {problems, got: result};
   }
   if (expect.status !== undefined) {
@@ -226,7 +233,10 @@ function errorText(e) {
 
 function summary(r) {
   if (r === null || typeof r !== 'object') return describe(r);
-  if (r.statusCode !== undefined) return 'status ' + describe(r.statusCode);
+  if (r.statusCode !== undefined) {
+    const loc = r.headers && r.headers.location ? ' location ' + describe(r.headers.location.value) : '';
+    return 'status ' + describe(r.statusCode) + loc;
+  }
   const qs = serializeQuerystring(r.querystring);
   return 'uri ' + describe(r.uri) + ' query ' + (qs.ok ? JSON.stringify(qs.text) : '<' + qs.error + '>');
 }
@@ -343,11 +353,38 @@ function bench(cases) {
 
 // ---------------------------------------------------------------------------------------------
 
+// One JSON line per case: what the function answered. A sandbox per distinct code, reused (the
+// vectors run proves the function keeps no state between requests).
+function outcomes(cases) {
+  const boxes = new Map();
+  const lines = cases.map((c, i) => {
+    try {
+      let box = boxes.get(c.code);
+      if (!box) {
+        box = sandbox(c.code);
+        boxes.set(c.code, box);
+      }
+      const r = invokeWithTimeout(box, JSON.stringify(buildEvent(c.request, i)));
+      if (r && r.statusCode !== undefined) {
+        const location = r.headers && r.headers.location ? r.headers.location.value : undefined;
+        return JSON.stringify({status: r.statusCode, location});
+      }
+      const qs = serializeQuerystring(r.querystring);
+      return JSON.stringify({uri: r.uri, query: qs.ok ? qs.text : null});
+    } catch (e) {
+      return JSON.stringify({error: errorText(e)});
+    }
+  });
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
 function main(argv) {
   let benchMode = false;
+  let outcomesMode = false;
   const files = [];
   for (const a of argv) {
     if (a === '--bench') benchMode = true;
+    else if (a === '--outcomes') outcomesMode = true;
     else if (a === '-h' || a === '--help') usage();
     else if (a.startsWith('--')) usage('unknown option ' + a);
     else files.push(a);
@@ -355,6 +392,7 @@ function main(argv) {
   if (files.length !== 1) usage('expected exactly one BUNDLE.json');
   const cases = loadBundle(files[0]);
   if (benchMode) bench(cases);
+  else if (outcomesMode) outcomes(cases);
   else runChecks(cases);
 }
 

@@ -10,12 +10,14 @@ Nothing here normalizes a request. Every case starts from the answer: a canonica
 parameter set chosen so that it already obeys the rules (w in range or on the ladder, fm enabled, q in
 range and not the default, no q with png, fit only with both sizes and never cover). Then a raw request
 is written that must come back to exactly that answer, using only transformations that the rules say
-are invisible: other spellings of the path (percent-encoding, hex case, repeated slashes, %2F), name
+are invisible: name
 aliases and letter case, percent-encoded names and values, ASCII whitespace around values, junk
 parameters, invalid values placed before the valid one under the same raw name, valid decoys placed
 after the winning one, values past a clamp bound, w/h written as target/dpr, presets, fm=auto with an
 Accept header picked from a table of headers whose avif/webp acceptance is written down by hand, and
-signed-URL parameters. Refusals are made the same way: a valid path with a traversal segment, a
+signed-URL parameters. About a third of the cases spell the path another way (percent-encoding,
+hex case, repeated slashes, %2F): those must be redirected to the canonical spelling with the query
+as received. Refusals are made the same way: a valid path with a traversal segment, a
 backslash, a control character or a broken escape put into it, or a prefix no tenant has.
 See README.md beside this file.
 """
@@ -646,14 +648,36 @@ def normalize_case(i):
     add_noise(q, techniques)
     tail = add_signed(q, techniques)
     expect_query = "&".join([k + "=" + str(t[k]) for k in ("fit", "fm", "h", "q", "w") if k in t] + tail)
-    uri = raw_path(segments)
+    canonical = canonical_uri(segments)
+    # Most requests spell the path canonically; any other spelling is redirected to the
+    # canonical one with the query as received (never rewritten and forwarded).
+    uri = canonical if R.random() < 0.7 else raw_path(segments)
     desc = ",".join(k for k in ("w", "h", "fit", "fm", "q") if k in t) or "original"
+    raw_query = q.render()
+    if uri == canonical:
+        expect = {"uri": canonical, "query": expect_query}
+    else:
+        techniques.append("path-redirect")
+        expect = {"status": 301, "location": canonical + event_query(raw_query)}
     return {
         "name": "gen %04d %s: %s [%s]" % (i + 1, profile, desc, " ".join(dict.fromkeys(techniques)) or "plain"),
         "settings": profile,
-        "request": {"uri": uri, "query": q.render(), "headers": headers_with(accept)},
-        "expect": {"uri": canonical_uri(segments), "query": expect_query},
+        "request": {"uri": uri, "query": raw_query, "headers": headers_with(accept)},
+        "expect": expect,
     }
+
+
+def event_query(raw):
+    """The query as CloudFront's event groups it (by name, in order of first appearance),
+    serialized again as `?name=value&...` ('' when empty): what a redirect carries."""
+    groups = {}
+    for piece in raw.split("&"):
+        if piece == "":
+            continue
+        name, _, value = piece.partition("=")
+        groups.setdefault(name, []).append(value)
+    pairs = [n + "=" + v for n, vs in groups.items() for v in vs]
+    return "?" + "&".join(pairs) if pairs else ""
 
 
 # ------------------------------------------------------------------------------------------------

@@ -47,6 +47,13 @@ pub enum Outcome {
     },
     /// Answer at the edge with this status.
     Refuse { status: u16, reason: &'static str },
+    /// The path is under a tenant prefix but not spelled canonically (repeated
+    /// slashes, `%2F`, needless or lower-case escapes): answer with a redirect to the
+    /// canonical spelling. Never forwarded: CloudFront chose the cache behavior (and so
+    /// whether a signed tenant's key group applies) from the spelling the viewer sent,
+    /// so rewriting it here could serve one behavior's objects under another's rules.
+    /// The redirected request is matched again from the start.
+    Redirect { location: String },
 }
 
 impl Outcome {
@@ -78,6 +85,23 @@ impl Outcome {
 /// A request's refusal reasons.
 const BAD_PATH: &str = "path is malformed, escapes with . or .., or is outside every tenant prefix";
 
+/// The status of the redirect to a path's canonical spelling.
+pub const REDIRECT_STATUS: u16 = 301;
+
+/// The query as CloudFront presents it, serialized again (`name=value` per value, in
+/// the event's order): what a redirect carries along unchanged.
+pub fn raw_query_string(query: &[QueryEntry]) -> String {
+    let pairs: Vec<String> = query
+        .iter()
+        .flat_map(|e| e.values.iter().map(move |v| format!("{}={v}", e.name)))
+        .collect();
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
 /// Normalizes a viewer request: path rules, then parameters.
 pub fn normalize(
     settings: &Settings,
@@ -85,12 +109,18 @@ pub fn normalize(
     query: &[QueryEntry],
     accept: Option<&str>,
 ) -> Outcome {
-    let Some(uri) = normalize_path(settings, uri) else {
+    let Some(canonical_uri) = normalize_path(settings, uri) else {
         return Outcome::Refuse {
             status: 403,
             reason: BAD_PATH,
         };
     };
+    if canonical_uri != uri {
+        return Outcome::Redirect {
+            location: format!("{canonical_uri}{}", raw_query_string(query)),
+        };
+    }
+    let uri = canonical_uri;
     let mut got = Parsed::default();
     let mut signed: Vec<QueryEntry> = Vec::new();
     for entry in query {
@@ -143,8 +173,10 @@ pub fn preset_canonical(settings: &Settings, name: &str) -> Option<Canonical> {
     Some(parsed.build(settings, None))
 }
 
-/// Decodes the path once, refuses control characters, backslashes, `.`/`..` segments
-/// and anything outside a tenant prefix, collapses empty segments and re-encodes.
+/// The canonical spelling of a path: decodes it once, refuses control characters,
+/// backslashes, `.`/`..` segments and anything outside a tenant prefix, drops empty
+/// segments and re-encodes each segment. A request is served only when its path
+/// already equals this ([`is_canonical_path`]).
 pub fn normalize_path(settings: &Settings, uri: &str) -> Option<String> {
     let decoded = decode(uri)?;
     if decoded.chars().any(|c| c == '\\' || c.is_ascii_control()) {
@@ -165,6 +197,11 @@ pub fn normalize_path(settings: &Settings, uri: &str) -> Option<String> {
     }
     let encoded: Vec<String> = segments.iter().map(|s| encode_component(s)).collect();
     Some(format!("/{}", encoded.join("/")))
+}
+
+/// Whether `uri` is exactly its own canonical spelling (and so under a tenant prefix).
+pub fn is_canonical_path(settings: &Settings, uri: &str) -> bool {
+    normalize_path(settings, uri).is_some_and(|c| c == uri)
 }
 
 /// `fm` before negotiation.

@@ -60,11 +60,24 @@ function path(uri) {
   }
   return null;
 }
+// The query as received, serialized again: a redirect carries it along unchanged.
+function rawQuery(qs) {
+  var pairs = [];
+  Object.keys(qs).forEach(function (k) {
+    var e = qs[k];
+    var vals = e.multiValue ? e.multiValue.map(function (m) { return m.value; }) : [e.value];
+    for (var i = 0; i < vals.length; i++) pairs.push(k + '=' + (vals[i] === undefined ? '' : vals[i]));
+  });
+  return pairs.length ? '?' + pairs.join('&') : '';
+}
 function handler(event) {
   var req = event.request;
   var uri = path(req.uri);
   if (uri === null) return {statusCode: 403, statusDescription: 'Forbidden', headers: {'cache-control': {value: 'public, max-age=60'}}};
   var qs = req.querystring || {};
+  // CloudFront chose this behavior from the spelling the viewer sent: never forward a
+  // different one; send the viewer to the canonical spelling, matched afresh.
+  if (uri !== req.uri) return {statusCode: 301, statusDescription: 'Moved Permanently', headers: {location: {value: uri + rawQuery(qs)}, 'cache-control': {value: 'public, max-age=3600'}}};
   var got = {}, signed = {};
   Object.keys(qs).forEach(function (raw) {
     var entry = qs[raw];

@@ -41,6 +41,9 @@ struct Expect {
     query: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     status: Option<u16>,
+    /// The `Location` of a redirect (status 301) to the canonical spelling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    location: Option<String>,
 }
 
 fn repo_root() -> PathBuf {
@@ -87,12 +90,20 @@ fn rust_result(case: &Case, settings: &Settings) -> Expect {
                 uri: Some(uri.clone()),
                 query: outcome.query_string(),
                 status: None,
+                location: None,
             }
         }
         Outcome::Refuse { status, .. } => Expect {
             uri: None,
             query: None,
             status: Some(status),
+            location: None,
+        },
+        Outcome::Redirect { location } => Expect {
+            uri: None,
+            query: None,
+            status: Some(imagecdn_urlapi::normalize::REDIRECT_STATUS),
+            location: Some(location),
         },
     }
 }

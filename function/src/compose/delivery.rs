@@ -10,7 +10,7 @@ use super::compute::{EDGE_FUNCTION, EDGE_ROLE};
 use super::dns;
 use super::security::{self, WEB_ACL};
 use super::storage::{LOGS, VARIANTS, originals};
-use super::viewer_request;
+use super::viewer_request::{self, Audience};
 use super::{Build, Ctx, Inputs, managed, select, tags};
 use crate::iam;
 use imagecdn_urlapi::definition::canonical_names;
@@ -19,8 +19,24 @@ pub const DISTRIBUTION: &str = "distribution";
 pub const OAC: &str = "origin-access-control";
 pub const CACHE_POLICY: &str = "cache-policy";
 pub const ORIGIN_REQUEST_POLICY: &str = "origin-request-policy";
+/// The default behavior's viewer function (public tenants) and its code Secret.
 pub const VIEWER_FUNCTION: &str = "viewer-function";
 pub const VIEWER_FUNCTION_CODE: &str = "viewer-function-code";
+/// The signed tenants' behaviors' viewer function and its code Secret.
+pub const SIGNED_VIEWER_FUNCTION: &str = "viewer-function-signed";
+pub const SIGNED_VIEWER_FUNCTION_CODE: &str = "viewer-function-signed-code";
+
+/// A viewer function's component, code component and physical name role.
+fn viewer_function_parts(audience: Audience) -> (&'static str, &'static str, &'static str) {
+    match audience {
+        Audience::Public => (VIEWER_FUNCTION, VIEWER_FUNCTION_CODE, "viewer-request"),
+        Audience::Signed => (
+            SIGNED_VIEWER_FUNCTION,
+            SIGNED_VIEWER_FUNCTION_CODE,
+            "viewer-request-signed",
+        ),
+    }
+}
 
 const CLOUDFRONT: &str = "cloudfront.aws.upbound.io";
 const S3_V1BETA1: &str = "s3.aws.upbound.io/v1beta1";
@@ -40,15 +56,21 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
             Build::Ready(origin_request_policy(ctx)),
         ),
     ];
-    let code = viewer_request::code(ctx.spec);
-    out.push((
-        VIEWER_FUNCTION_CODE.to_string(),
-        Build::Ready(function_code_secret(ctx, &code)),
-    ));
-    out.push((
-        VIEWER_FUNCTION.to_string(),
-        Build::Ready(viewer_function(ctx, &code)),
-    ));
+    for audience in [Audience::Public, Audience::Signed] {
+        if !viewer_request::has_audience(ctx.spec, audience) {
+            continue;
+        }
+        let code = viewer_request::code(ctx.spec, audience);
+        let (function, code_component, _) = viewer_function_parts(audience);
+        out.push((
+            code_component.to_string(),
+            Build::Ready(function_code_secret(ctx, audience, &code)),
+        ));
+        out.push((
+            function.to_string(),
+            Build::Ready(viewer_function(ctx, audience, &code)),
+        ));
+    }
     out.push((DISTRIBUTION.to_string(), distribution(ctx)));
     out.extend(bucket_policies(ctx));
     out
@@ -124,12 +146,13 @@ fn origin_request_policy(ctx: &Ctx) -> Value {
 
 /// The provider reads CloudFront Function code from a Secret, which a cluster-scoped
 /// composite can only compose through provider-kubernetes.
-fn function_code_secret(ctx: &Ctx, code: &str) -> Value {
-    let secret_name = ctx.names.cloudfront("viewer-request-code");
+fn function_code_secret(ctx: &Ctx, audience: Audience, code: &str) -> Value {
+    let (_, component, role) = viewer_function_parts(audience);
+    let secret_name = ctx.names.cloudfront(&format!("{role}-code"));
     json!({
         "apiVersion": "kubernetes.crossplane.io/v1alpha2",
         "kind": "Object",
-        "metadata": {"labels": {super::COMPONENT_LABEL: VIEWER_FUNCTION_CODE}},
+        "metadata": {"labels": {super::COMPONENT_LABEL: component}},
         "spec": {
             "forProvider": {
                 "manifest": {
@@ -149,23 +172,28 @@ fn function_code_secret(ctx: &Ctx, code: &str) -> Value {
     })
 }
 
-fn viewer_function(ctx: &Ctx, code: &str) -> Value {
+fn viewer_function(ctx: &Ctx, audience: Audience, code: &str) -> Value {
     // The code's hash in the comment makes every code change a visible spec change,
     // so the provider republishes the function.
     let digest = Sha256::digest(code.as_bytes());
     let short: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let (component, _, role) = viewer_function_parts(audience);
+    let serves = match audience {
+        Audience::Public => "public tenants",
+        Audience::Signed => "signed tenants",
+    };
     managed(
         ctx,
-        VIEWER_FUNCTION,
+        component,
         &format!("{CLOUDFRONT}/v1beta1"),
         "Function",
-        Some(&ctx.names.cloudfront("viewer-request")),
+        Some(&ctx.names.cloudfront(role)),
         json!({
             "runtime": "cloudfront-js-2.0",
             "publish": true,
-            "comment": format!("ImageCDN viewer-request normalizer sha256:{short}"),
+            "comment": format!("ImageCDN viewer-request normalizer ({serves}) sha256:{short}"),
             "codeSecretRef": {
-                "name": ctx.names.cloudfront("viewer-request-code"),
+                "name": ctx.names.cloudfront(&format!("{role}-code")),
                 "namespace": ctx.spec.provider_config.secret_namespace,
                 "key": CODE_KEY,
             },
@@ -273,6 +301,17 @@ fn distribution(ctx: &Ctx) -> Build {
         o.at_provider(VIEWER_FUNCTION, "arn"),
         "viewer-function arn",
     );
+    let signed_function_arn = if viewer_request::has_audience(ctx.spec, Audience::Signed) {
+        inputs.need(
+            ctx,
+            this,
+            "/spec/forProvider/orderedCacheBehavior/0/functionAssociation/0/functionArn",
+            o.at_provider(SIGNED_VIEWER_FUNCTION, "arn"),
+            "viewer-function-signed arn",
+        )
+    } else {
+        Value::Null
+    };
     let lambda_arn = inputs.need(
         ctx,
         this,
@@ -331,7 +370,8 @@ fn distribution(ctx: &Ctx) -> Build {
         }],
     });
     // A tenant that requires signed URLs gets its own behavior trusting only its own
-    // key group; everyone else is served by the default behavior.
+    // key group, whose viewer function serves only signed prefixes; everyone else is
+    // served by the default behavior, whose function refuses every signed prefix.
     let ordered: Vec<Value> = ctx
         .spec
         .tenants
@@ -349,6 +389,7 @@ fn distribution(ctx: &Ctx) -> Build {
             let mut b = behavior.clone();
             b["pathPattern"] = json!(format!("/{}/*", t.effective_prefix()));
             b["trustedKeyGroups"] = json!([key_group]);
+            b["functionAssociation"][0]["functionArn"] = signed_function_arn.clone();
             b
         })
         .collect();

@@ -106,15 +106,22 @@ fn referer_from(hosts: &[String]) -> Vec<Value> {
         .collect()
 }
 
-/// Requests for paths under `prefix`.
+/// Requests for paths under `prefix`, however the path is spelled: WAF decodes it
+/// (`%2F` included) and removes repeated slashes and dot segments before comparing, so
+/// `/%2Fshop/a.jpg` or `/x/../shop//a.jpg` are matched like `/shop/a.jpg`.
 fn path_under(prefix: &str) -> Value {
     json!({"ByteMatchStatement": {
         "SearchString": format!("/{prefix}/"),
         "FieldToMatch": {"UriPath": {}},
         "PositionalConstraint": "STARTS_WITH",
-        "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+        "TextTransformations": PATH_TRANSFORMATIONS.iter().enumerate()
+            .map(|(i, t)| json!({"Priority": i, "Type": t}))
+            .collect::<Vec<_>>(),
     }})
 }
+
+/// WAF text transformations applied, in order, to a URI path before prefix matching.
+pub const PATH_TRANSFORMATIONS: [&str; 2] = ["URL_DECODE", "NORMALIZE_PATH"];
 
 /// Conditions (to be joined with `And`) matching requests that hotlink: a `Referer`
 /// that is not on `allowed`, or also no `Referer` at all when empty ones are refused.

@@ -107,6 +107,11 @@ pub fn parse(uri: &str, query: &str, prefixes: &str) -> Result<Parsed, (u16, Str
         )
     };
     let path = normalize_path(&settings, uri).ok_or_else(forbidden)?;
+    if path != uri {
+        // The viewer function forwards canonical paths only (it redirects every other
+        // spelling, because CloudFront chose the cache behavior from the raw one).
+        return Err((400, format!("path {uri:?} is not canonical ({path:?})")));
+    }
     // normalize_path re-encodes each segment, so decoding once gives the S3 key.
     let key = decode(path.trim_start_matches('/')).ok_or_else(forbidden)?;
 
@@ -387,6 +392,21 @@ mod tests {
             assert_eq!(parse(uri, "", PREFIXES).unwrap_err().0, 403, "{uri}");
         }
         assert_eq!(parse("/shop/a.jpg", "", "").unwrap_err().0, 403);
+    }
+
+    #[test]
+    fn refuses_non_canonical_paths() {
+        for uri in [
+            "/shop//a.jpg",
+            "//shop/a.jpg",
+            "/shop%2Fa.jpg",
+            "/partners%2Fmedia/a.jpg",
+            "/shop/caf%c3%a9.jpg",
+            "/sh%6Fp/a.jpg",
+            "/shop/a.jpg/",
+        ] {
+            assert_eq!(parse(uri, "", PREFIXES).unwrap_err().0, 400, "{uri}");
+        }
     }
 
     #[test]
