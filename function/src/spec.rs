@@ -560,7 +560,8 @@ pub enum ManagedRuleGroup {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Precompute {
-    /// Render presets when an original is uploaded and purge variants when it is deleted.
+    /// Render presets when an original is uploaded. Takedowns (deleted originals) and
+    /// overwrites (replaced originals) reach every cache layer whether or not this is on.
     #[serde(default = "yes")]
     pub enabled: bool,
     /// Names of `spec.transform.presets` to render on upload. Empty renders every preset.

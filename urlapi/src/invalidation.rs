@@ -7,21 +7,43 @@
 //! that fits is used: the exact paths (the untransformed path plus one per stored
 //! variant; complete because the edge caches a variant for long only once it is
 //! stored), or the untransformed path plus one wildcard over its query variants.
+//!
+//! A batch also travels through Step Functions, whose state is limited to 256 KiB
+//! (`States.DataLimitExceeded`, which no `Catch` can handle), so a batch is also
+//! capped by its serialized size, whatever the key lengths.
+
+use sha2::{Digest, Sha256};
 
 use crate::layout::invalidation_paths;
 
-/// Per-distribution limits on invalidations in progress.
+/// Per-distribution limits on invalidations in progress, and the largest batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Quotas {
     pub max_paths: usize,
     pub max_wildcards: usize,
+    /// Largest serialized path list of one batch ([`batch_bytes`]).
+    pub max_batch_bytes: usize,
 }
 
-/// CloudFront's documented quotas.
+/// CloudFront's documented quotas; batches of at most 160 KiB of paths, which leaves
+/// room within Step Functions' 256 KiB for the rest of the state (caller reference,
+/// markers, the execution's input).
 pub const CLOUDFRONT_QUOTAS: Quotas = Quotas {
     max_paths: 3000,
     max_wildcards: 15,
+    max_batch_bytes: 160 * 1024,
 };
+
+/// The serialized size of a path list as JSON (`["a","b"]`): every path is ASCII
+/// (percent-encoded), so each costs its length plus quotes and a separator.
+pub fn batch_bytes(paths: &[String]) -> usize {
+    1 + paths_cost(paths).max(1)
+}
+
+/// What `paths` add to a batch's serialized size: length, quotes and one comma each.
+pub fn paths_cost(paths: &[String]) -> usize {
+    paths.iter().map(|p| p.len() + 3).sum()
+}
 
 /// Paths of invalidations still in progress.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,6 +109,7 @@ fn forms(t: &Takedown) -> [(Vec<String>, usize); 2] {
 pub fn plan(pending: &[Takedown], in_progress: InProgress, quotas: Quotas) -> Plan {
     let mut paths_left = quotas.max_paths.saturating_sub(in_progress.paths);
     let mut wildcards_left = quotas.max_wildcards.saturating_sub(in_progress.wildcards);
+    let mut bytes_left = quotas.max_batch_bytes.saturating_sub(1);
     let mut batch = Batch {
         paths: Vec::new(),
         originals: Vec::new(),
@@ -96,12 +119,15 @@ pub fn plan(pending: &[Takedown], in_progress: InProgress, quotas: Quotas) -> Pl
     for t in merge(pending) {
         let choice = forms(&t)
             .into_iter()
-            .filter(|(paths, w)| paths.len() <= paths_left && *w <= wildcards_left)
+            .filter(|(paths, w)| {
+                paths.len() <= paths_left && *w <= wildcards_left && paths_cost(paths) <= bytes_left
+            })
             .min_by_key(|(paths, w)| (paths.len(), *w));
         match choice {
             Some((paths, w)) => {
                 paths_left -= paths.len();
                 wildcards_left -= w;
+                bytes_left -= paths_cost(&paths);
                 batch.wildcards += w;
                 batch.paths.extend(paths);
                 batch.originals.push(t.original_key.clone());
@@ -115,18 +141,26 @@ pub fn plan(pending: &[Takedown], in_progress: InProgress, quotas: Quotas) -> Pl
     }
 }
 
-/// A caller reference that is the same for the same batch, so a retried request is
-/// recognised by CloudFront instead of creating a second invalidation.
-pub fn caller_reference(batch: &Batch) -> String {
-    // FNV-1a: stable across platforms and releases, unlike the std hasher.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in &batch.paths {
-        for b in p.bytes().chain([0u8]) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+/// CloudFront's CallerReference for a batch made of these queue entries (their
+/// storage keys, each unique to one queued takedown). CloudFront answers a second
+/// CreateInvalidation with the same reference and paths with the first invalidation,
+/// so the reference must be the same only when the same batch is retried: a repeated
+/// takedown of the same original (same paths, new entry) gets a new one.
+pub fn caller_reference(entries: &[String]) -> String {
+    let mut sorted: Vec<&String> = entries.iter().collect();
+    sorted.sort();
+    let mut h = Sha256::new();
+    for e in sorted {
+        h.update(e.as_bytes());
+        h.update([0]);
     }
-    format!("imagecdn-{h:016x}-{}", batch.paths.len())
+    let hex: String = h
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("imagecdn-{hex}-{}", entries.len())
 }
 
 #[cfg(test)]
@@ -166,6 +200,7 @@ mod tests {
         let quotas = Quotas {
             max_paths: 10,
             max_wildcards: 1,
+            ..CLOUDFRONT_QUOTAS
         };
         let plan = plan(&pending, InProgress::default(), quotas);
         let batch = plan.batch.unwrap();
@@ -186,22 +221,36 @@ mod tests {
     }
 
     #[test]
-    fn caller_reference_is_stable() {
-        let b = plan(
-            &[takedown("a", 2)],
-            InProgress::default(),
-            CLOUDFRONT_QUOTAS,
-        )
-        .batch
-        .unwrap();
-        assert_eq!(caller_reference(&b), caller_reference(&b.clone()));
-        let other = plan(
-            &[takedown("b", 2)],
-            InProgress::default(),
-            CLOUDFRONT_QUOTAS,
-        )
-        .batch
-        .unwrap();
-        assert_ne!(caller_reference(&b), caller_reference(&other));
+    fn caller_reference_names_the_entries_not_the_paths() {
+        let a = vec![
+            "pending/1-a.json".to_string(),
+            "pending/2-b.json".to_string(),
+        ];
+        let reversed: Vec<String> = a.iter().rev().cloned().collect();
+        assert_eq!(caller_reference(&a), caller_reference(&reversed));
+        // The same original taken down again: same paths, a new entry, a new reference.
+        let again = vec![
+            "pending/3-a.json".to_string(),
+            "pending/2-b.json".to_string(),
+        ];
+        assert_ne!(caller_reference(&a), caller_reference(&again));
+        assert!(caller_reference(&a).len() <= 128, "CloudFront's limit");
+    }
+
+    #[test]
+    fn batches_fit_the_state_size_limit_whatever_the_key_lengths() {
+        let long = |i: usize| Takedown {
+            original_key: format!("shop/{i}/{}", "\u{753b}".repeat(110)),
+            variant_queries: (0..3).map(|w| format!("w={}", w + 1)).collect(),
+        };
+        let pending: Vec<Takedown> = (0..200).map(long).collect();
+        let p = plan(&pending, InProgress::default(), CLOUDFRONT_QUOTAS);
+        let b = p.batch.unwrap();
+        assert!(batch_bytes(&b.paths) <= CLOUDFRONT_QUOTAS.max_batch_bytes);
+        assert_eq!(
+            serde_json::to_string(&b.paths).unwrap().len(),
+            batch_bytes(&b.paths)
+        );
+        assert!(!p.deferred.is_empty(), "the rest waits for the next window");
     }
 }

@@ -7,13 +7,38 @@
 //! original as `/<K's segments, each encoded>` (see [`crate::normalize`]), and since an
 //! encoded path never contains `?`, the invalidation wildcard `<uri>?*` covers exactly
 //! the original's query variants, and the exact path `<uri>` the untransformed one.
+//!
+//! S3 keys are at most 1,024 bytes, and percent-encoding can triple a key's length (a
+//! CJK character is 3 bytes, 9 encoded), so an original whose encoded key would not
+//! leave room for the longest canonical query keeps its variants under
+//! `d/<sha256 of K, hex>/<Q>` instead: fixed length, still one prefix per original
+//! (`d/` and `v/` never meet), decided by the key alone so the edge and the renderer
+//! always agree.
+
+use sha2::{Digest, Sha256};
 
 use crate::canonical::Canonical;
 use crate::percent::encode_component;
 
+/// S3's limit on an object key, in bytes of UTF-8.
+pub const MAX_S3_KEY_BYTES: usize = 1024;
+
+/// An upper bound on the length of a canonical query (all five parameters at their
+/// widest: `fit=outside&fm=avif&h=999999999&q=100&w=999999999` is 49).
+pub const MAX_CANONICAL_QUERY: usize = 64;
+
 /// The key prefix under which every variant of `original_key` is stored.
 pub fn variant_prefix(original_key: &str) -> String {
-    format!("v/{}/", encode_component(original_key))
+    let encoded = encode_component(original_key);
+    if "v/".len() + encoded.len() + 1 + MAX_CANONICAL_QUERY <= MAX_S3_KEY_BYTES {
+        format!("v/{encoded}/")
+    } else {
+        let digest: String = Sha256::digest(original_key.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("d/{digest}/")
+    }
 }
 
 /// The variants-bucket key of one variant. `None` for the empty query: that is the
@@ -23,11 +48,12 @@ pub fn variant_key(original_key: &str, canonical: &Canonical) -> Option<String> 
     (!query.is_empty()).then(|| format!("{}{query}", variant_prefix(original_key)))
 }
 
-/// The original key and canonical query a variant key was made from.
-pub fn parse_variant_key(variant_key: &str) -> Option<(String, String)> {
-    let rest = variant_key.strip_prefix("v/")?;
-    let (encoded, query) = rest.split_once('/')?;
-    Some((crate::percent::decode(encoded)?, query.to_string()))
+/// The canonical query a variant key was made from (either layout).
+pub fn variant_query(variant_key: &str) -> Option<&str> {
+    let rest = variant_key
+        .strip_prefix("v/")
+        .or_else(|| variant_key.strip_prefix("d/"))?;
+    rest.split_once('/').map(|(_, query)| query)
 }
 
 /// The path CloudFront caches the original under (each segment encoded, as the
@@ -68,10 +94,41 @@ mod tests {
         let b = variant_key("shop/a/b.jpg", &Canonical::parse("w=100").unwrap()).unwrap();
         assert!(!b.starts_with(&a), "{b} must not fall under {a}");
         assert_eq!(b, "v/shop%2Fa%2Fb.jpg/w=100");
-        assert_eq!(
-            parse_variant_key(&b),
-            Some(("shop/a/b.jpg".into(), "w=100".into()))
-        );
+        assert_eq!(variant_query(&b), Some("w=100"));
+    }
+
+    /// The widest canonical query the parser accepts.
+    fn widest_query() -> Canonical {
+        Canonical::parse("fit=outside&fm=avif&h=999999999&q=100&w=999999999").unwrap()
+    }
+
+    #[test]
+    fn every_key_s3_accepts_has_storable_variants() {
+        assert!(widest_query().to_string().len() <= MAX_CANONICAL_QUERY);
+        let cjk = "\u{753b}"; // 3 bytes of UTF-8, 9 encoded
+        for key in [
+            format!("shop/{}", cjk.repeat(110)),
+            format!("shop/{}", cjk.repeat(115)),
+            format!("shop/{}", "a".repeat(MAX_S3_KEY_BYTES - 5)),
+            format!("shop/{}", " ".repeat(300)),
+        ] {
+            assert!(key.len() <= MAX_S3_KEY_BYTES);
+            let v = variant_key(&key, &widest_query()).unwrap();
+            assert!(
+                v.len() <= MAX_S3_KEY_BYTES,
+                "{} bytes for a {}-byte key",
+                v.len(),
+                key.len()
+            );
+            assert!(v.starts_with(&variant_prefix(&key)));
+            assert_eq!(variant_query(&v), Some(widest_query().to_string().as_str()));
+        }
+        // Short keys keep the readable layout; long ones switch, deterministically.
+        assert!(variant_prefix("shop/a.jpg").starts_with("v/"));
+        let long = format!("shop/{}", cjk.repeat(115));
+        assert!(variant_prefix(&long).starts_with("d/"));
+        assert_eq!(variant_prefix(&long), variant_prefix(&long.clone()));
+        assert_ne!(variant_prefix(&long), variant_prefix(&format!("{long}x")));
     }
 
     #[test]

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use imagecdn_urlapi::invalidation::{InProgress, Quotas, Takedown, plan};
+use imagecdn_urlapi::invalidation::{InProgress, Quotas, Takedown, batch_bytes, paths_cost, plan};
 use imagecdn_urlapi::layout::cache_uri;
+use imagecdn_urlapi::layout::invalidation_paths;
 use proptest::prelude::*;
 
 fn burst() -> impl Strategy<Value = Vec<Takedown>> {
@@ -37,10 +38,13 @@ fn merged(pending: &[Takedown]) -> Vec<Takedown> {
 }
 
 fn quotas() -> impl Strategy<Value = Quotas> {
-    (3usize..3000, 0usize..16).prop_map(|(max_paths, max_wildcards)| Quotas {
-        max_paths,
-        max_wildcards,
-    })
+    (3usize..3000, 0usize..16, 64usize..200_000).prop_map(
+        |(max_paths, max_wildcards, max_batch_bytes)| Quotas {
+            max_paths,
+            max_wildcards,
+            max_batch_bytes,
+        },
+    )
 }
 
 proptest! {
@@ -54,6 +58,8 @@ proptest! {
         let (paths, wildcards) = p.batch.as_ref().map_or((0, 0), |b| (b.paths.len(), b.wildcards));
         prop_assert!(in_progress.paths + paths <= quotas.max_paths);
         prop_assert!(in_progress.wildcards + wildcards <= quotas.max_wildcards);
+        let bytes = p.batch.as_ref().map_or(2, |b| batch_bytes(&b.paths));
+        prop_assert!(bytes <= quotas.max_batch_bytes);
         if let Some(b) = &p.batch {
             prop_assert_eq!(b.paths.iter().filter(|x| x.ends_with('*')).count(), b.wildcards);
             // Every batched original is fully covered.
@@ -75,9 +81,15 @@ proptest! {
         // Nothing deferred would have fitted in what the batch left over.
         let paths_left = quotas.max_paths - in_progress.paths - paths;
         let wildcards_left = quotas.max_wildcards - in_progress.wildcards - wildcards;
+        // What one more original may add: the batch is 1 + the cost of its paths.
+        let bytes_left = quotas.max_batch_bytes - 1 - p.batch.as_ref().map_or(0, |b| paths_cost(&b.paths));
         for t in &p.deferred {
-            let exact = 1 + t.variant_queries.len();
-            prop_assert!(exact > paths_left && (2 > paths_left || wildcards_left == 0));
+            let exact = invalidation_paths(&t.original_key, false, &t.variant_queries);
+            let wildcard = invalidation_paths(&t.original_key, true, &[]);
+            let fits = |paths: &Vec<String>, w: usize| {
+                paths.len() <= paths_left && w <= wildcards_left && paths_cost(paths) <= bytes_left
+            };
+            prop_assert!(!fits(&exact, 0) && !fits(&wildcard, 1));
         }
         // Conservation: each distinct original is batched or deferred, once.
         let distinct: BTreeSet<&str> = pending.iter().map(|t| t.original_key.as_str()).collect();
@@ -92,7 +104,12 @@ proptest! {
         let mut left = pending.clone();
         let mut covered: BTreeSet<String> = BTreeSet::new();
         let mut requests = 0;
-        let can_ever_fit = |t: &Takedown| t.variant_queries.len() < quotas.max_paths || (quotas.max_wildcards > 0 && quotas.max_paths >= 2);
+        let can_ever_fit = |t: &Takedown| {
+            let exact = invalidation_paths(&t.original_key, false, &t.variant_queries);
+            let wildcard = invalidation_paths(&t.original_key, true, &[]);
+            (exact.len() <= quotas.max_paths && batch_bytes(&exact) <= quotas.max_batch_bytes)
+                || (quotas.max_wildcards > 0 && quotas.max_paths >= 2 && batch_bytes(&wildcard) <= quotas.max_batch_bytes)
+        };
         for _window in 0..2000 {
             if left.is_empty() { break; }
             let p = plan(&left, InProgress::default(), quotas);

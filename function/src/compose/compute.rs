@@ -76,6 +76,12 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
                 iam::bucket_arn(&variants),
             ],
         ),
+        // Whether an upload replaced an earlier version (to invalidate the old one).
+        iam::allow(
+            "ListPrimaryOriginalVersions",
+            &["s3:ListBucketVersions"],
+            vec![iam::bucket_arn(primary_originals)],
+        ),
         // Delete: purging a taken-down original's variants and the takedown queue.
         iam::allow(
             "ReadWriteVariants",

@@ -1,8 +1,13 @@
 //! Pre-compute and takedowns: S3 events from the primary originals bucket reach
-//! EventBridge; rules start one Step Functions state machine that renders the claim's
-//! presets through the regional renderer on upload, purges every variant of an
-//! original on deletion, and (on a schedule) flushes pending takedowns to the edge as
-//! one CloudFront invalidation per window within the in-progress quotas.
+//! EventBridge; rules start one Step Functions state machine that, on upload, renders
+//! the claim's presets through the regional renderer and drops every variant of an
+//! earlier version of the original; purges every variant of an original on deletion;
+//! and (on a schedule) flushes pending takedowns to the edge as one CloudFront
+//! invalidation per window within the in-progress quotas.
+//!
+//! The pipeline exists whether or not presets are pre-computed
+//! (`spec.precompute.enabled` only decides that): takedowns and overwrites must reach
+//! the edge either way.
 //!
 //! The renderer Lambda takes `{"action": ...}` events: `render` (`bucket`, `key`,
 //! `presets`: `[{name, query}]`), `purge` (`key`: delete its variants, queue its
@@ -49,7 +54,7 @@ fn rules(ctx: &Ctx, bucket: &str) -> Vec<(&'static str, &'static str, Value)> {
     vec![
         (
             "upload-rule",
-            "ImageCDN: render presets of new originals",
+            "ImageCDN: render presets of new originals, drop variants of replaced ones",
             s3_event("Object Created"),
         ),
         (
@@ -66,9 +71,6 @@ fn rules(ctx: &Ctx, bucket: &str) -> Vec<(&'static str, &'static str, Value)> {
 }
 
 pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
-    if !ctx.spec.precompute.enabled {
-        return Vec::new();
-    }
     let region = ctx.spec.regions.primary.as_str();
     let buckets = originals(ctx);
     let primary = &buckets[0];
@@ -238,13 +240,15 @@ fn state_machine(ctx: &Ctx, name: &str) -> Build {
     })
 }
 
-/// Retries for Lambda's transient failures (throttling included), with jitter.
+/// Retries for Lambda's transient failures (throttling included) and the renderer's own
+/// (S3 or CloudFront timeouts, throttling, 5xx: its error type `ImageCDN.Transient`),
+/// with exponential backoff and jitter. Everything the renderer does is idempotent.
 fn lambda_retry() -> Value {
     json!([{
         "ErrorEquals": [
             "Lambda.TooManyRequestsException", "Lambda.ServiceException",
             "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-            "Lambda.ClientExecutionTimeoutException",
+            "Lambda.ClientExecutionTimeoutException", TRANSIENT_ERROR,
         ],
         "IntervalSeconds": 2,
         "MaxAttempts": 6,
@@ -252,6 +256,10 @@ fn lambda_retry() -> Value {
         "JitterStrategy": "FULL",
     }])
 }
+
+/// The renderer's error name for failures worth retrying (`imagecdn_renderer`'s
+/// `TRANSIENT_ERROR`; a test keeps the two equal).
+pub const TRANSIENT_ERROR: &str = "ImageCDN.Transient";
 
 fn invoke(renderer: &str, payload: Value, result: Value, next: &str, on_error: &str) -> Value {
     json!({
@@ -270,11 +278,13 @@ fn invoke(renderer: &str, payload: Value, result: Value, next: &str, on_error: &
 pub fn definition(ctx: &Ctx, renderer: &str, distribution_id: &str) -> Value {
     let settings = url_settings(ctx.spec);
     let wanted = &ctx.spec.precompute.presets;
+    let enabled = ctx.spec.precompute.enabled;
     let presets: Vec<Value> = ctx
         .spec
         .transform
         .presets
         .iter()
+        .filter(|_| enabled)
         .filter(|p| wanted.is_empty() || wanted.contains(&p.name))
         .filter_map(|p| {
             let canonical = preset_canonical(&settings, &p.name)?;
@@ -282,11 +292,6 @@ pub fn definition(ctx: &Ctx, renderer: &str, distribution_id: &str) -> Value {
         })
         .collect();
     let fail = |error: &str, cause: &str| json!({"Type": "Fail", "Error": error, "Cause": cause});
-    let on_upload = if presets.is_empty() {
-        "Done"
-    } else {
-        "RenderPresets"
-    };
     let mut states = json!({
         "Route": {
             "Type": "Choice",
@@ -299,7 +304,7 @@ pub fn definition(ctx: &Ctx, renderer: &str, distribution_id: &str) -> Value {
         "RouteObjectEvent": {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.detail-type", "StringEquals": "Object Created", "Next": on_upload},
+                {"Variable": "$.detail-type", "StringEquals": "Object Created", "Next": "RenderPresets"},
                 {"Variable": "$.detail-type", "StringEquals": "Object Deleted", "Next": "PurgeVariants"},
             ],
             "Default": "Ignored",
@@ -349,24 +354,23 @@ pub fn definition(ctx: &Ctx, renderer: &str, distribution_id: &str) -> Value {
         "PurgeFailed": fail("ImageCDN.PurgeFailed", "Variants could not be deleted; the takedown must be retried"),
         "InvalidationFailed": fail("ImageCDN.InvalidationFailed", "Pending takedowns stay queued and are retried in the next window"),
     });
-    if !presets.is_empty() {
-        states["RenderPresets"] = invoke(
-            renderer,
-            json!({"action": "render", "bucket.$": "$.detail.bucket.name", "key.$": "$.detail.object.key", "presets": presets}),
-            json!({"rendered.$": "$.Payload.rendered", "failed.$": "$.Payload.failed"}),
-            "CheckRendered",
-            "RenderFailed",
-        );
-        states["CheckRendered"] = json!({
-            "Type": "Choice",
-            "Choices": [{"Variable": "$.failed", "NumericGreaterThan": 0, "Next": "RenderFailed"}],
-            "Default": "Done",
-        });
-        states["RenderFailed"] = fail(
-            "ImageCDN.RenderFailed",
-            "A preset could not be rendered; the original is served and rendered on demand at the edge",
-        );
-    }
+    // Every upload: presets (possibly none) and the sweep of an earlier version's variants.
+    states["RenderPresets"] = invoke(
+        renderer,
+        json!({"action": "render", "bucket.$": "$.detail.bucket.name", "key.$": "$.detail.object.key", "presets": presets}),
+        json!({"rendered.$": "$.Payload.rendered", "failed.$": "$.Payload.failed", "staleDeleted.$": "$.Payload.staleDeleted"}),
+        "CheckRendered",
+        "RenderFailed",
+    );
+    states["CheckRendered"] = json!({
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.failed", "NumericGreaterThan": 0, "Next": "RenderFailed"}],
+        "Default": "Done",
+    });
+    states["RenderFailed"] = fail(
+        "ImageCDN.RenderFailed",
+        "A preset could not be rendered, or variants of an earlier version could not be dropped; the original is served and rendered on demand at the edge",
+    );
     json!({
         "Comment": "ImageCDN: render presets on upload, purge variants on takedown, flush invalidations in batches",
         "StartAt": "Route",

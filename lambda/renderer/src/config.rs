@@ -16,7 +16,15 @@ pub struct Config {
     pub limits: Limits,
     /// Path-style S3 addressing (S3-compatible endpoints such as the test server).
     pub force_path_style: bool,
+    /// How old a queued takedown must be before it is invalidated: longer than any edge
+    /// transform that was in flight when it was queued can still run.
+    pub settle_secs: u64,
+    /// Longest single S3 attempt (an original of the largest allowed size included).
+    pub s3_attempt_timeout_secs: u64,
 }
+
+/// Lambda@Edge's origin-request timeout (30 s) plus a margin for clock skew.
+pub const DEFAULT_SETTLE_SECS: u64 = 40;
 
 /// A missing or malformed setting.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +78,8 @@ impl Config {
             },
             force_path_style: env::var("IMAGECDN_S3_FORCE_PATH_STYLE")
                 .is_ok_and(|v| v == "true" || v == "1"),
+            settle_secs: number("IMAGECDN_TAKEDOWN_SETTLE_SECONDS", DEFAULT_SETTLE_SECS)?,
+            s3_attempt_timeout_secs: number("IMAGECDN_S3_ATTEMPT_TIMEOUT_SECONDS", 60)?.max(1),
         })
     }
 

@@ -39,7 +39,8 @@ pub enum Event {
     },
 }
 
-/// Why an invocation failed (the error type names the class Step Functions sees).
+/// Why an invocation failed; [`HandlerError::error_type`] is the error name Step
+/// Functions matches its `Retry` and `Catch` rules against.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error("refused: {0}")]
@@ -54,6 +55,24 @@ pub enum HandlerError {
     Upstream(String),
 }
 
+/// The error name of a failure worth retrying (S3 or CloudFront timeouts, throttling,
+/// 5xx): the state machine retries it with backoff.
+pub const TRANSIENT_ERROR: &str = "ImageCDN.Transient";
+
+impl HandlerError {
+    /// The error name Step Functions sees (`errorType` of the Lambda error).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::Store(e) if e.transient => TRANSIENT_ERROR,
+            HandlerError::Upstream(_) => TRANSIENT_ERROR,
+            HandlerError::Store(_) => "ImageCDN.StorageFailed",
+            HandlerError::Refused(_) => "ImageCDN.Refused",
+            HandlerError::NotFound(_) => "ImageCDN.NotFound",
+            HandlerError::Corrupt(_) => "ImageCDN.Corrupt",
+        }
+    }
+}
+
 /// The clients an invocation uses.
 pub struct Deps {
     pub config: Config,
@@ -65,7 +84,16 @@ impl Deps {
     /// Clients from the standard AWS configuration (`AWS_ENDPOINT_URL` and friends
     /// included, which is how tests point them at a local S3 server).
     pub async fn from_env(config: Config) -> Deps {
-        let shared = aws_config::load_from_env().await;
+        // A hanging endpoint must fail an attempt (retried by the SDK, then by the
+        // state machine as `ImageCDN.Transient`), never hold the invocation until the
+        // Lambda timeout.
+        let attempt = std::time::Duration::from_secs(config.s3_attempt_timeout_secs);
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .operation_attempt_timeout(attempt)
+            .operation_timeout(attempt * 3)
+            .build();
+        let shared = aws_config::from_env().timeout_config(timeouts).load().await;
         let s3_config = aws_sdk_s3::config::Builder::from(&shared)
             .force_path_style(config.force_path_style)
             .build();
@@ -124,6 +152,8 @@ mod tests {
             tenant_prefixes: vec!["shop".into(), "partners/media".into()],
             limits: imagecdn_transform::Limits::default(),
             force_path_style: false,
+            settle_secs: 0,
+            s3_attempt_timeout_secs: 60,
         };
         for ok in ["shop/a.jpg", "partners/media/x/y.png"] {
             assert!(config.allows_key(ok), "{ok}");

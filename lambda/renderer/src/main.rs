@@ -1,7 +1,7 @@
 //! The `bootstrap` binary Lambda runs for the regional renderer.
 
 use imagecdn_renderer::{Config, Deps, Event, handle};
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
 #[tokio::main]
@@ -15,12 +15,18 @@ async fn main() -> Result<(), Error> {
     let deps = Deps::from_env(config).await;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let parsed: Event = serde_json::from_value(event.payload)?;
-        let result = handle(deps, parsed).await;
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "invocation failed");
-        }
-        Ok::<Value, Error>(result?)
+        // The error type is what the state machine's Retry and Catch rules match.
+        let parsed: Event = serde_json::from_value(event.payload).map_err(|e| Diagnostic {
+            error_type: "ImageCDN.BadEvent".into(),
+            error_message: e.to_string(),
+        })?;
+        handle(deps, parsed).await.map_err(|e| {
+            tracing::error!(error = %e, error_type = e.error_type(), "invocation failed");
+            Diagnostic {
+                error_type: e.error_type().into(),
+                error_message: e.to_string(),
+            }
+        })
     }))
     .await
 }

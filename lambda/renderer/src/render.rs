@@ -1,16 +1,20 @@
-//! `render`: pre-computes presets of one original into the variants bucket.
+//! `render`: runs on every upload of an original. It pre-computes the claim's presets
+//! into the variants bucket and, when the upload replaced an earlier version, makes sure
+//! no old pixels survive: every variant rendered from another version (on-demand ones
+//! included) is deleted, and the original is queued for invalidation.
 //!
 //! Idempotent: a variant already rendered from the same version of the original (its
 //! `source-etag` metadata matches) is kept. A variant of an older version is rendered
-//! again, and its original is queued for invalidation so the edge drops the old image.
+//! again (presets) or deleted (the edge renders it again from the new bytes on its next
+//! request), and the original is queued for invalidation so the CDN drops the old image.
 
 use imagecdn_transform::transform;
 use imagecdn_urlapi::Canonical;
 use imagecdn_urlapi::layout::variant_key;
 use serde::{Deserialize, Serialize};
 
-use crate::store::Store;
-use crate::takedown::queue_takedown;
+use crate::store::{Headers, Store};
+use crate::takedown::{SOURCE_ETAG, find_stale, queue_invalidation};
 use crate::{Config, HandlerError};
 
 /// A preset to render: its name and canonical query (from the state machine definition).
@@ -42,16 +46,23 @@ pub struct PresetResult {
 
 /// The `render` result the state machine reads (`rendered`, `failed`).
 #[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RenderReport {
     pub original: String,
     pub rendered: usize,
     pub existing: usize,
     pub failed: usize,
+    /// The original was gone by the time the event was handled (a delete event follows).
+    pub missing: bool,
+    /// Variants of another version of the original, deleted.
+    pub stale_deleted: usize,
+    /// The original replaced an earlier version (or stale variants existed): queued for
+    /// invalidation.
+    pub invalidation_queued: bool,
     pub results: Vec<PresetResult>,
 }
 
-const SOURCE_ETAG: &str = "source-etag";
-/// Variants change only through takedowns, which invalidate them.
+/// Variants change only through takedowns and overwrites, which invalidate them.
 pub const VARIANT_CACHE_CONTROL: &str = "public, max-age=31536000";
 
 fn failed(preset: &str, key: Option<String>, error: String, status: u16) -> PresetResult {
@@ -85,12 +96,37 @@ pub async fn render(
         )));
     }
     let Some(head) = store.head(bucket, key).await? else {
-        return Err(HandlerError::NotFound(format!("s3://{bucket}/{key}")));
+        return Ok(RenderReport {
+            original: key.into(),
+            rendered: 0,
+            existing: 0,
+            failed: 0,
+            missing: true,
+            stale_deleted: 0,
+            invalidation_queued: false,
+            results: Vec::new(),
+        });
     };
-    let source_etag = head.etag.unwrap_or_default();
+    let source_etag = head.etag.clone().unwrap_or_default();
+
+    // Old pixels first: queue the invalidation, then delete every variant of another
+    // version (a retry after a failure half-way finds the rest).
+    let stale = find_stale(config, store, key, &[]).await?;
+    let overwritten = store
+        .has_other_versions(bucket, key, head.version_id.as_deref())
+        .await?;
+    let invalidation_queued = overwritten || !stale.variants.is_empty();
+    if invalidation_queued {
+        let queries = stale.variants.iter().map(|(_, q)| q.clone()).collect();
+        queue_invalidation(config, store, key, queries).await?;
+    }
+    let stale_keys: Vec<String> = stale.variants.into_iter().map(|(k, _)| k).collect();
+    let stale_deleted = store
+        .delete_all(&config.variants_bucket, &stale_keys)
+        .await?;
+
     let mut results = Vec::new();
     let mut source: Option<Vec<u8>> = None;
-    let mut stale_queries = Vec::new();
     for job in presets {
         let canonical = match Canonical::parse(&job.query) {
             Ok(c) => c,
@@ -113,21 +149,20 @@ pub async fn render(
             });
             continue;
         };
-        if let Some(existing) = store.head(&config.variants_bucket, &vkey).await? {
-            if existing.metadata.get(SOURCE_ETAG) == Some(&source_etag) {
-                results.push(PresetResult {
-                    preset: job.name.clone(),
-                    variant_key: Some(vkey),
-                    status: "exists",
-                    width: None,
-                    height: None,
-                    bytes: Some(existing.size as usize),
-                    error: None,
-                    http_status: None,
-                });
-                continue;
-            }
-            stale_queries.push(canonical.to_string());
+        if let Some(existing) = store.head(&config.variants_bucket, &vkey).await?
+            && existing.metadata.get(SOURCE_ETAG) == Some(&source_etag)
+        {
+            results.push(PresetResult {
+                preset: job.name.clone(),
+                variant_key: Some(vkey),
+                status: "exists",
+                width: None,
+                height: None,
+                bytes: Some(existing.size as usize),
+                error: None,
+                http_status: None,
+            });
+            continue;
         }
         if head.size > config.limits.max_source_bytes as u64 {
             results.push(failed(
@@ -150,16 +185,17 @@ pub async fn render(
         match transform(input, &canonical, &config.limits) {
             Ok(out) => {
                 let (width, height, size) = (out.width, out.height, out.bytes.len());
+                let headers = Headers {
+                    content_type: out.content_type,
+                    cache_control: Some(VARIANT_CACHE_CONTROL),
+                };
                 store
                     .put(
                         &config.variants_bucket,
                         &vkey,
                         out.bytes,
-                        out.content_type,
-                        &[
-                            (SOURCE_ETAG, source_etag.as_str()),
-                            ("cache-control", VARIANT_CACHE_CONTROL),
-                        ],
+                        headers,
+                        &[(SOURCE_ETAG, source_etag.as_str())],
                     )
                     .await?;
                 results.push(PresetResult {
@@ -181,15 +217,15 @@ pub async fn render(
             )),
         }
     }
-    if !stale_queries.is_empty() {
-        queue_takedown(config, store, key, stale_queries).await?;
-    }
     let count = |s: &str| results.iter().filter(|r| r.status == s).count();
     Ok(RenderReport {
         original: key.into(),
         rendered: count("rendered"),
         existing: count("exists"),
         failed: count("failed"),
+        missing: false,
+        stale_deleted,
+        invalidation_queued,
         results,
     })
 }

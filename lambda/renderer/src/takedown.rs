@@ -1,23 +1,41 @@
-//! Takedowns: `purge` deletes every variant of an original and queues it for
-//! invalidation; `flush` plans one CloudFront invalidation from the queue within the
-//! in-progress quotas; `ack` records the invalidation CloudFront created.
+//! Takedowns and stale variants: `purge` deletes the variants of a deleted original
+//! and queues it for invalidation; [`sweep`] does the same for an overwritten one (only
+//! the variants of older versions); `flush` plans one CloudFront invalidation from the
+//! queue within the in-progress quotas; `ack` records the invalidation CloudFront
+//! created.
 //!
-//! The queue lives in the variants bucket under `_invalidations/`: one pending marker
-//! per original (so repeated takedowns merge), and one in-flight marker per batch,
-//! written before the batch is handed to CloudFront. Nothing is dropped: a batch whose
-//! invalidation never got an ID is put back in the queue after [`ABANDONED_AFTER_SECS`].
+//! The queue lives in the variants bucket under `_invalidations/`:
+//!
+//! - one pending entry per queued takedown, under a key of its own that nothing else
+//!   ever writes (`pending/<time>-<unique>.json`): queueing is a single PUT, never a
+//!   read-modify-write, so concurrent executions cannot lose each other's entries, and
+//!   `flush` deletes exactly the entries it read;
+//! - one in-flight marker per batch, written before the batch is handed to CloudFront,
+//!   named by the batch's caller reference, which is derived from the entries it holds:
+//!   a retried flush of the same entries reuses it (CloudFront then returns the first
+//!   invalidation), a new takedown of the same original is a new entry and gets a new
+//!   one. A batch whose invalidation never got an ID is queued again after
+//!   [`ABANDONED_AFTER_SECS`].
+//!
+//! Races with the edge: a transform that was in flight when an original was deleted or
+//! overwritten may still store a variant of the old bytes after the purge, and its
+//! response may reach CloudFront's cache. So `flush` takes an entry only once it is
+//! [`Config::settle_secs`] old (longer than Lambda@Edge's 30 s limit: every such
+//! transform has finished), sweeps the original's variants again (deleting what such a
+//! transform stored, adding its query to the paths) and only then invalidates.
 
+use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use imagecdn_urlapi::invalidation::{
-    Batch, CLOUDFRONT_QUOTAS, InProgress, Takedown, caller_reference, plan,
+    CLOUDFRONT_QUOTAS, InProgress, Takedown, batch_bytes, caller_reference, plan,
 };
-use imagecdn_urlapi::layout::{parse_variant_key, variant_prefix};
-use imagecdn_urlapi::percent::encode_component;
+use imagecdn_urlapi::layout::{variant_prefix, variant_query};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
-use crate::store::Store;
+use crate::store::{Headers, Store};
 use crate::{Config, HandlerError};
 
 pub const PENDING_PREFIX: &str = "_invalidations/pending/";
@@ -25,12 +43,17 @@ pub const IN_FLIGHT_PREFIX: &str = "_invalidations/inflight/";
 /// Longer than the state machine's timeout: a batch still without an invalidation ID
 /// by then was never submitted.
 pub const ABANDONED_AFTER_SECS: u64 = 2 * 3600;
+/// The metadata key holding the ETag of the original a variant was rendered from.
+pub const SOURCE_ETAG: &str = "source-etag";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 struct Pending {
     original_key: String,
     variant_queries: Vec<String>,
+    /// Seconds since the epoch when the entry was queued.
+    #[serde(default)]
+    queued_at: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -51,8 +74,26 @@ fn now() -> u64 {
         .unwrap_or_default()
 }
 
-fn pending_key(original_key: &str) -> String {
-    format!("{PENDING_PREFIX}{}.json", encode_component(original_key))
+/// A key no other entry has: the time (so listing is oldest first) and a digest of the
+/// original, the nanoseconds and this process's sequence number.
+fn new_pending_key(original_key: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(original_key.as_bytes());
+    h.update(t.as_nanos().to_le_bytes());
+    h.update(SEQUENCE.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    h.update(std::process::id().to_le_bytes());
+    let unique: String = h
+        .finalize()
+        .iter()
+        .take(10)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{PENDING_PREFIX}{:010}-{unique}.json", t.as_secs())
 }
 
 async fn read_json<T: for<'de> Deserialize<'de>>(
@@ -75,36 +116,84 @@ async fn write_json<T: Serialize>(
     value: &T,
 ) -> Result<(), HandlerError> {
     let body = serde_json::to_vec(value).map_err(|e| HandlerError::Corrupt(e.to_string()))?;
-    Ok(store
-        .put(bucket, key, body, "application/json", &[])
-        .await?)
+    let headers = Headers {
+        content_type: "application/json",
+        cache_control: None,
+    };
+    Ok(store.put(bucket, key, body, headers, &[]).await?)
 }
 
-/// Adds (or merges into) the original's pending marker.
-pub async fn queue_takedown(
+/// Queues `original_key` for invalidation (with the queries of its variants known to
+/// be cached): one new entry, never a rewrite of another.
+pub async fn queue_invalidation(
     config: &Config,
     store: &Store,
     original_key: &str,
-    queries: Vec<String>,
-) -> Result<(), HandlerError> {
-    let key = pending_key(original_key);
-    let mut pending: Pending = read_json(store, &config.variants_bucket, &key)
-        .await?
-        .unwrap_or(Pending {
-            original_key: original_key.into(),
-            variant_queries: Vec::new(),
-        });
-    for q in queries {
-        if !pending.variant_queries.contains(&q) {
-            pending.variant_queries.push(q);
-        }
-    }
-    pending.variant_queries.sort();
-    write_json(store, &config.variants_bucket, &key, &pending).await
+    variant_queries: Vec<String>,
+) -> Result<String, HandlerError> {
+    let key = new_pending_key(original_key);
+    let mut variant_queries = variant_queries;
+    variant_queries.sort();
+    variant_queries.dedup();
+    let entry = Pending {
+        original_key: original_key.into(),
+        variant_queries,
+        queued_at: now(),
+    };
+    write_json(store, &config.variants_bucket, &key, &entry).await?;
+    Ok(key)
 }
 
-/// Deletes every variant of `original_key`. The pending marker is written first, so a
-/// failure half-way still leaves the edge purge queued; a retry finds the rest.
+/// The variants of an original that no longer match it.
+pub struct Stale {
+    /// Whether the original exists (its current ETag, if so).
+    pub original_etag: Option<String>,
+    /// Variant keys to delete, with their canonical queries.
+    pub variants: Vec<(String, String)>,
+}
+
+/// Finds the variants of `original_key` that were not rendered from its current
+/// version: all of them when it is gone, else those whose `source-etag` differs
+/// (`keep` lists variant keys known to be current, which need no HEAD).
+pub async fn find_stale(
+    config: &Config,
+    store: &Store,
+    original_key: &str,
+    keep: &[String],
+) -> Result<Stale, HandlerError> {
+    let original = store.head(&config.originals_bucket, original_key).await?;
+    let original_etag = original.and_then(|h| h.etag);
+    let mut variants = Vec::new();
+    for key in store
+        .list(&config.variants_bucket, &variant_prefix(original_key))
+        .await?
+    {
+        let Some(query) = variant_query(&key).map(str::to_string) else {
+            continue;
+        };
+        if keep.contains(&key) {
+            continue;
+        }
+        let stale = match &original_etag {
+            None => true,
+            Some(etag) => match store.head(&config.variants_bucket, &key).await? {
+                Some(v) => v.metadata.get(SOURCE_ETAG) != Some(etag),
+                None => false,
+            },
+        };
+        if stale {
+            variants.push((key, query));
+        }
+    }
+    Ok(Stale {
+        original_etag,
+        variants,
+    })
+}
+
+/// Deletes the variants of a deleted (or overwritten) original that no longer match it,
+/// and queues its invalidation first, so a failure half-way still leaves the edge purge
+/// queued; a retry finds the rest.
 pub async fn purge(
     config: &Config,
     store: &Store,
@@ -115,16 +204,20 @@ pub async fn purge(
             "key {original_key:?} is outside every tenant prefix"
         )));
     }
-    let variants = store
-        .list(&config.variants_bucket, &variant_prefix(original_key))
-        .await?;
-    let queries: Vec<String> = variants
-        .iter()
-        .filter_map(|k| parse_variant_key(k).map(|(_, q)| q))
-        .collect();
-    queue_takedown(config, store, original_key, queries).await?;
-    let deleted = store.delete_all(&config.variants_bucket, &variants).await?;
-    Ok(json!({"original": original_key, "deleted": deleted}))
+    let stale = find_stale(config, store, original_key, &[]).await?;
+    let queries: Vec<String> = stale.variants.iter().map(|(_, q)| q.clone()).collect();
+    // A deleted original may be cached itself (`/<key>`) even with no variants.
+    let exists = stale.original_etag.is_some();
+    let queued = if !exists || !queries.is_empty() {
+        Some(queue_invalidation(config, store, original_key, queries).await?)
+    } else {
+        None
+    };
+    let keys: Vec<String> = stale.variants.into_iter().map(|(k, _)| k).collect();
+    let deleted = store.delete_all(&config.variants_bucket, &keys).await?;
+    Ok(
+        json!({"original": original_key, "deleted": deleted, "originalExists": exists, "queued": queued}),
+    )
 }
 
 /// Counts our invalidations still in progress, forgetting completed ones and putting
@@ -161,7 +254,7 @@ async fn in_progress(
             }
             None if now().saturating_sub(batch.created) > ABANDONED_AFTER_SECS => {
                 for t in &batch.takedowns {
-                    queue_takedown(config, store, &t.original_key, t.variant_queries.clone())
+                    queue_invalidation(config, store, &t.original_key, t.variant_queries.clone())
                         .await?;
                 }
                 true
@@ -178,46 +271,81 @@ async fn in_progress(
     Ok(total)
 }
 
-/// Plans this window's invalidation. The batched originals move from the queue into an
-/// in-flight marker before the batch is returned to the state machine.
+/// Plans this window's invalidation from the settled entries. The batched entries move
+/// from the queue into an in-flight marker before the batch is returned to the state
+/// machine.
 pub async fn flush(
     config: &Config,
     store: &Store,
     cloudfront: &aws_sdk_cloudfront::Client,
 ) -> Result<Value, HandlerError> {
     let busy = in_progress(config, store, cloudfront).await?;
-    let mut markers = Vec::new();
-    let mut pending = Vec::new();
+    let settled_before = now().saturating_sub(config.settle_secs);
+    // Entries by original, oldest original first (keys sort by queue time).
+    let mut by_original: BTreeMap<String, (Vec<String>, Pending)> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut waiting = 0;
     for key in store.list(&config.variants_bucket, PENDING_PREFIX).await? {
-        if let Some(p) = read_json::<Pending>(store, &config.variants_bucket, &key).await? {
-            pending.push(Takedown {
-                original_key: p.original_key,
-                variant_queries: p.variant_queries,
-            });
-            markers.push(key);
+        let Some(p) = read_json::<Pending>(store, &config.variants_bucket, &key).await? else {
+            continue;
+        };
+        if p.queued_at > settled_before {
+            waiting += 1;
+            continue;
+        }
+        match by_original.get_mut(&p.original_key) {
+            Some((entries, merged)) => {
+                entries.push(key);
+                merged.variant_queries.extend(p.variant_queries);
+            }
+            None => {
+                order.push(p.original_key.clone());
+                by_original.insert(p.original_key.clone(), (vec![key], p));
+            }
         }
     }
-    let the_plan = plan(&pending, busy, CLOUDFRONT_QUOTAS);
-    let Some(batch) = the_plan.batch else {
-        return Ok(
-            json!({"empty": true, "batch": null, "markers": [], "deferred": the_plan.deferred.len()}),
-        );
-    };
-    let reference = caller_reference(&batch);
-    let in_flight_key = format!("{IN_FLIGHT_PREFIX}{reference}.json");
-    let takedowns: Vec<Pending> = pending
+    // Whatever an edge transform stored after the purge goes too, and its query joins
+    // the paths (its response may be cached).
+    for original in &order {
+        let stale = find_stale(config, store, original, &[]).await?;
+        let (_, merged) = by_original.get_mut(original).expect("grouped above");
+        let keys: Vec<String> = stale.variants.iter().map(|(k, _)| k.clone()).collect();
+        merged
+            .variant_queries
+            .extend(stale.variants.into_iter().map(|(_, q)| q));
+        merged.variant_queries.sort();
+        merged.variant_queries.dedup();
+        store.delete_all(&config.variants_bucket, &keys).await?;
+    }
+    let pending: Vec<Takedown> = order
         .iter()
-        .filter(|t| batch.originals.contains(&t.original_key))
-        .map(|t| Pending {
-            original_key: t.original_key.clone(),
-            variant_queries: t.variant_queries.clone(),
+        .map(|o| {
+            let p = &by_original[o].1;
+            Takedown {
+                original_key: p.original_key.clone(),
+                variant_queries: p.variant_queries.clone(),
+            }
         })
         .collect();
-    let Batch {
-        paths,
-        wildcards,
-        originals,
-    } = batch;
+    let the_plan = plan(&pending, busy, CLOUDFRONT_QUOTAS);
+    let Some(batch) = the_plan.batch else {
+        return Ok(json!({
+            "empty": true, "batch": null, "markers": [],
+            "deferred": the_plan.deferred.len(), "waiting": waiting,
+        }));
+    };
+    let entries: Vec<String> = batch
+        .originals
+        .iter()
+        .flat_map(|o| by_original[o].0.clone())
+        .collect();
+    let reference = caller_reference(&entries);
+    let in_flight_key = format!("{IN_FLIGHT_PREFIX}{reference}.json");
+    let takedowns: Vec<Pending> = batch
+        .originals
+        .iter()
+        .map(|o| by_original[o].1.clone())
+        .collect();
     write_json(
         store,
         &config.variants_bucket,
@@ -225,24 +353,22 @@ pub async fn flush(
         &InFlight {
             caller_reference: reference.clone(),
             invalidation_id: None,
-            paths: paths.len(),
-            wildcards,
+            paths: batch.paths.len(),
+            wildcards: batch.wildcards,
             created: now(),
             takedowns,
         },
     )
     .await?;
-    let batched: Vec<String> = originals.iter().map(|o| pending_key(o)).collect();
-    let done: Vec<String> = markers
-        .into_iter()
-        .filter(|m| batched.contains(m))
-        .collect();
-    store.delete_all(&config.variants_bucket, &done).await?;
+    store.delete_all(&config.variants_bucket, &entries).await?;
+    debug_assert!(batch_bytes(&batch.paths) <= CLOUDFRONT_QUOTAS.max_batch_bytes);
     Ok(json!({
         "empty": false,
-        "batch": {"Paths": {"Quantity": paths.len(), "Items": paths}, "CallerReference": reference},
+        "batch": {"Paths": {"Quantity": batch.paths.len(), "Items": batch.paths}, "CallerReference": reference},
         "markers": [in_flight_key],
+        "entries": entries.len(),
         "deferred": the_plan.deferred.len(),
+        "waiting": waiting,
     }))
 }
 
@@ -268,4 +394,19 @@ pub async fn ack(
         write_json(store, &config.variants_bucket, key, &batch).await?;
     }
     Ok(json!({"acknowledged": markers.len()}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_keys_are_unique_and_sort_by_time() {
+        let a = new_pending_key("shop/a.jpg");
+        let b = new_pending_key("shop/a.jpg");
+        assert_ne!(a, b, "two takedowns of one original are two entries");
+        assert!(a.starts_with(PENDING_PREFIX) && a.ends_with(".json"));
+        let time = |k: &str| k[PENDING_PREFIX.len()..PENDING_PREFIX.len() + 10].to_string();
+        assert!(time(&a) <= time(&b));
+    }
 }
