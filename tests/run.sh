@@ -142,6 +142,9 @@ fi
 # with nasm; the Lambda@Edge wasm32-wasip1 build compiles libwebp with clang against
 # wasi-libc (lambda/edge/build.sh).
 ensure_debian_packages nasm clang-14 llvm-14 wasi-libc
+# Hostile and CMYK JPEGs for the transform tests are made with other people's tools:
+# ImageMagick (an Adobe YCCK JPEG) and libjpeg-turbo's jpegtran (scripted scans).
+ensure_debian_packages imagemagick libjpeg-turbo-progs
 if ! cargo fmt --version >/dev/null 2>&1; then
   command -v rustup >/dev/null 2>&1 || die "cargo fmt missing and no rustup to add rustfmt"
   rustup component add rustfmt

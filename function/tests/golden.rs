@@ -113,6 +113,7 @@ fn full_graph_holds_every_resource() {
         ("origin-access-control", "OriginAccessControl"),
         ("cache-policy", "CachePolicy"),
         ("origin-request-policy", "OriginRequestPolicy"),
+        ("response-headers-policy", "ResponseHeadersPolicy"),
         ("viewer-function-code", "Object"),
         ("viewer-function", "Function"),
         ("viewer-function-signed-code", "Object"),

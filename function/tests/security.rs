@@ -325,3 +325,32 @@ fn waf_logging_off_renders_no_log_resources() {
     let log_resources: Vec<_> = r.keys().filter(|k| k.starts_with("waf-log")).collect();
     assert!(log_resources.is_empty(), "{log_resources:?}");
 }
+
+/// `fm=auto` answers depend on `Accept`: every behavior (default and signed) sends
+/// `Vary: Accept` to viewers, so a shared cache downstream never hands an AVIF to a
+/// browser that did not ask for it.
+#[test]
+fn every_behavior_sends_vary_accept() {
+    let observed = full_observed();
+    let r = full();
+    let policy = &r["response-headers-policy"]["spec"]["forProvider"];
+    let items = policy["customHeadersConfig"]["items"].as_array().unwrap();
+    assert!(
+        items
+            .iter()
+            .any(|h| h["header"] == "Vary" && h["value"] == "Accept" && h["override"] == true),
+        "{items:?}"
+    );
+    let id = &observed["response-headers-policy"]["status"]["atProvider"]["id"];
+    assert!(id.is_string());
+    let fp = &r["distribution"]["spec"]["forProvider"];
+    let mut behaviors = vec![&fp["defaultCacheBehavior"]];
+    behaviors.extend(fp["orderedCacheBehavior"].as_array().unwrap());
+    assert!(
+        behaviors.len() >= 2,
+        "the complete example has a signed tenant"
+    );
+    for b in behaviors {
+        assert_eq!(&b["responseHeadersPolicyId"], id, "{}", b["pathPattern"]);
+    }
+}

@@ -447,3 +447,52 @@ def test_storage_failures_are_named_for_the_state_machines_retry(renderer_bin, f
                 runtime.close()
     finally:
         blackhole.close()
+
+
+def test_variants_the_edge_answered_with_a_stand_in_are_rendered(moto, renderer):
+    """The edge answers AVIF too costly for it with a WebP stand-in and leaves
+    `_render/<sha256 of the variant key>.json` = {originalKey, query} (as
+    lambda/edge/js/index.js writes it); the scheduled `renders` action renders the real
+    variant from the current original and removes each request."""
+    import hashlib
+    s3 = moto.client("s3")
+    key = "shop/heavy/a.jpg"
+    upload(moto, key, CORPUS / "04_medium_path_2560x1600_icc444.jpg")
+    query = "fm=avif&w=2400"
+    vkey = "v/" + urllib.request.quote(key, safe="") + "/" + query
+    requests = {
+        hashlib.sha256(vkey.encode()).hexdigest(): {"originalKey": key, "query": query},
+        "bad-prefix": {"originalKey": "blog/a.jpg", "query": "w=1"},
+        "bad-query": {"originalKey": key, "query": "w=0400"},
+        "gone": {"originalKey": "shop/heavy/gone.jpg", "query": "w=10"},
+    }
+    for name, body in requests.items():
+        s3.put_object(Bucket=VARIANTS, Key=f"_render/{name}.json", Body=json.dumps(body).encode())
+    s3.put_object(Bucket=VARIANTS, Key="_render/junk.json", Body=b"{not json")
+    kind, out = renderer.invoke({"action": "renders"})
+    assert kind == "response", out
+    assert out == {"rendered": 1, "failed": 0, "dropped": 4, "left": 0}, out
+    head = s3.head_object(Bucket=VARIANTS, Key=vkey)
+    assert head["ContentType"] == "image/avif" and head["CacheControl"] == "public, max-age=31536000"
+    assert head["Metadata"]["source-etag"] == s3.head_object(Bucket=ORIGINALS, Key=key)["ETag"]
+    assert variant(moto, vkey).size == (2400, 1500)
+    assert s3.list_objects_v2(Bucket=VARIANTS, Prefix="_render/").get("KeyCount", 0) == 0
+
+
+def test_adobe_cmyk_jpeg_from_pillow_renders_in_the_right_colours(moto, renderer, tmp_path):
+    """A CMYK JPEG as Pillow (libjpeg) writes it: Adobe marker, transform 0, inverted
+    ink values. Red ink must come out red (an uninverted or unconverted decode gives
+    cyan or black)."""
+    src = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (96, 64), (0, 255, 255, 0)).save(src, quality=95)
+    data = src.read_bytes()
+    at = data.find(b"\xff\xee")
+    assert at >= 0 and data[at + 15] == 0, "an Adobe CMYK JPEG (transform 0)"
+    key = "shop/cmyk/red.jpg"
+    upload(moto, key, src)
+    report = render(renderer, key, [{"name": "png", "query": "fm=png&w=48"}])
+    assert report["rendered"] == 1, report
+    png = variant(moto, report["results"][0]["variantKey"]).convert("RGB")
+    assert png.size == (48, 32)
+    r, g, b = png.getpixel((24, 16))
+    assert r > 200 and g < 60 and b < 60, (r, g, b)

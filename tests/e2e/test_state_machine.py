@@ -97,6 +97,7 @@ OK_RESULTS = {
     "RenderPresets": {"rendered": 2, "failed": 0},
     "PurgeVariants": {"deleted": 5},
     "AcknowledgeInvalidation": {"acknowledged": 1},
+    "RenderRequested": {"rendered": 0, "failed": 0, "left": 0},
 }
 
 

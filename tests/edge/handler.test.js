@@ -169,8 +169,10 @@ test('a pre-computed variant is served without a transform', async () => {
   const { handler, logs } = h.testHandler(endpoints);
   const marker = await sharp({ create: { width: 7, height: 5, channels: 3, background: '#f00' } }).webp().toBuffer();
   const key = `v/${encodeURIComponent(`shop/corpus/${h.corpus('02_').name}`)}/fm=webp&h=200&q=70&w=200`;
+  // As the renderer stores it: rendered from the original's current version.
+  const original = await clients(PRIMARY.region).send(new HeadObjectCommand({ Bucket: PRIMARY.bucket, Key: `shop/corpus/${h.corpus('02_').name}` }));
   await clients(VARIANTS.region).send(
-    new PutObjectCommand({ Bucket: VARIANTS.bucket, Key: key, Body: marker, ContentType: 'image/webp', CacheControl: 'public, max-age=31536000' }),
+    new PutObjectCommand({ Bucket: VARIANTS.bucket, Key: key, Body: marker, ContentType: 'image/webp', CacheControl: 'public, max-age=31536000', Metadata: { 'source-etag': original.ETag } }),
   );
   const r = await handler(event(uriOf('02'), 'fm=webp&h=200&q=70&w=200'));
   const { meta } = await decoded(r);

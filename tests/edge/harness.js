@@ -173,7 +173,7 @@ function originRequestEvent({ uri, querystring = '', bucket, region, headers, me
 function testHandler(endpoints, extra = {}) {
   const logs = [];
   const engine = extra.engine || new Engine({ wasmPath: WASM });
-  const handler = createHandler({ s3ClientFor: clientsFor(endpoints), engine, log: (e) => logs.push(e), originTimeoutMs: 3000, ...extra });
+  const handler = createHandler({ s3ClientFor: clientsFor(endpoints), engine, log: (e) => logs.push(e), ...extra });
   return { handler, engine, logs };
 }
 

@@ -19,6 +19,7 @@ pub const DISTRIBUTION: &str = "distribution";
 pub const OAC: &str = "origin-access-control";
 pub const CACHE_POLICY: &str = "cache-policy";
 pub const ORIGIN_REQUEST_POLICY: &str = "origin-request-policy";
+pub const RESPONSE_HEADERS_POLICY: &str = "response-headers-policy";
 /// The default behavior's viewer function (public tenants) and its code Secret.
 pub const VIEWER_FUNCTION: &str = "viewer-function";
 pub const VIEWER_FUNCTION_CODE: &str = "viewer-function-code";
@@ -54,6 +55,10 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
         (
             ORIGIN_REQUEST_POLICY.to_string(),
             Build::Ready(origin_request_policy(ctx)),
+        ),
+        (
+            RESPONSE_HEADERS_POLICY.to_string(),
+            Build::Ready(response_headers_policy(ctx)),
         ),
     ];
     for audience in [Audience::Public, Audience::Signed] {
@@ -140,6 +145,29 @@ fn origin_request_policy(ctx: &Ctx) -> Value {
                 "queryStringBehavior": "whitelist",
                 "queryStrings": {"items": canonical_names()},
             },
+        }),
+    )
+}
+
+/// `Vary: Accept` on every response the viewer gets: `fm=auto` resolves the format from
+/// the viewer's `Accept` header into the cache key (CloudFront's own cache is safe), but
+/// a shared cache downstream (a corporate proxy, an ISP cache) sees only the URL the
+/// viewer asked for and must not hand an AVIF answer to a browser that cannot decode it.
+/// A response headers policy adds it to hits and misses alike, to variants the edge
+/// answers and to those S3 serves, after CloudFront's cache.
+fn response_headers_policy(ctx: &Ctx) -> Value {
+    managed(
+        ctx,
+        RESPONSE_HEADERS_POLICY,
+        &format!("{CLOUDFRONT}/v1beta2"),
+        "ResponseHeadersPolicy",
+        None,
+        json!({
+            "name": ctx.names.cloudfront("responses"),
+            "comment": "ImageCDN: Vary: Accept for format negotiation (fm=auto)",
+            "customHeadersConfig": {"items": [
+                {"header": "Vary", "value": "Accept", "override": true},
+            ]},
         }),
     )
 }
@@ -294,6 +322,13 @@ fn distribution(ctx: &Ctx) -> Build {
         o.at_provider(ORIGIN_REQUEST_POLICY, "id"),
         "origin-request-policy id",
     );
+    let response_headers_policy_id = inputs.need(
+        ctx,
+        this,
+        "/spec/forProvider/defaultCacheBehavior/responseHeadersPolicyId",
+        o.at_provider(RESPONSE_HEADERS_POLICY, "id"),
+        "response-headers-policy id",
+    );
     let function_arn = inputs.need(
         ctx,
         this,
@@ -362,6 +397,7 @@ fn distribution(ctx: &Ctx) -> Build {
         "compress": false,
         "cachePolicyId": cache_policy_id,
         "originRequestPolicyId": origin_request_policy_id,
+        "responseHeadersPolicyId": response_headers_policy_id,
         "functionAssociation": [{"eventType": "viewer-request", "functionArn": function_arn}],
         "lambdaFunctionAssociation": [{
             "eventType": "origin-request",

@@ -11,8 +11,9 @@
 //!
 //! The renderer Lambda takes `{"action": ...}` events: `render` (`bucket`, `key`,
 //! `presets`: `[{name, query}]`), `purge` (`key`: delete its variants, queue its
-//! invalidation), `flush` (plan one invalidation batch from the queue) and `ack`
-//! (`markers`, `invalidationId`: record the batch as in flight).
+//! invalidation), `flush` (plan one invalidation batch from the queue), `ack`
+//! (`markers`, `invalidationId`: record the batch as in flight) and `renders` (the
+//! variants the edge asked for when it answered with a stand-in).
 
 use imagecdn_urlapi::normalize::preset_canonical;
 use serde_json::{Value, json};
@@ -325,7 +326,7 @@ pub fn definition(ctx: &Ctx, renderer: &str, distribution_id: &str) -> Value {
         ),
         "AnythingToInvalidate": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.empty", "BooleanEquals": true, "Next": "Done"}],
+            "Choices": [{"Variable": "$.empty", "BooleanEquals": true, "Next": "RenderRequested"}],
             "Default": "CreateInvalidation",
         },
         "CreateInvalidation": {
@@ -346,13 +347,23 @@ pub fn definition(ctx: &Ctx, renderer: &str, distribution_id: &str) -> Value {
             renderer,
             json!({"action": "ack", "markers.$": "$.markers", "invalidationId.$": "$.invalidation.id"}),
             json!({"acknowledged.$": "$.Payload.acknowledged"}),
-            "Done",
+            "RenderRequested",
             "InvalidationFailed",
+        ),
+        // After the takedowns (which must not wait): variants the edge answered with a
+        // stand-in because they were too costly for it, rendered natively.
+        "RenderRequested": invoke(
+            renderer,
+            json!({"action": "renders"}),
+            json!({"rendered.$": "$.Payload.rendered", "failed.$": "$.Payload.failed", "left.$": "$.Payload.left"}),
+            "Done",
+            "RenderRequestsFailed",
         ),
         "Ignored": {"Type": "Succeed", "Comment": "Not an event of ours"},
         "Done": {"Type": "Succeed"},
         "PurgeFailed": fail("ImageCDN.PurgeFailed", "Variants could not be deleted; the takedown must be retried"),
         "InvalidationFailed": fail("ImageCDN.InvalidationFailed", "Pending takedowns stay queued and are retried in the next window"),
+        "RenderRequestsFailed": fail("ImageCDN.RenderRequestsFailed", "Requested variants stay queued and are retried in the next window; the edge answers with stand-ins meanwhile"),
     });
     // Every upload: presets (possibly none) and the sweep of an earlier version's variants.
     states["RenderPresets"] = invoke(

@@ -98,6 +98,64 @@ pub fn probe(input: &[u8]) -> Result<SourceInfo, TransformError> {
     Ok(info)
 }
 
+/// The most scans a JPEG may have. libjpeg's standard progression writes 10 (6 for
+/// gray), mozjpeg's optimised ones a few dozen; successive-approximation scripts that
+/// split every coefficient can write thousands, each a pass over the whole image.
+/// libjpeg-turbo has the same guard (`TJPARAM_SCANLIMIT`, `djpeg -maxscans`).
+pub const MAX_JPEG_SCANS: usize = 100;
+
+/// Counts a JPEG's scans (SOS markers) by walking its markers and skipping each scan's
+/// entropy-coded data, without decoding; stops counting past `limit`. Linear in the file
+/// size, no allocation. A truncated file is counted as far as it goes (the decoder
+/// reports the truncation).
+pub fn count_jpeg_scans(input: &[u8], limit: usize) -> usize {
+    let mut pos = 2;
+    let mut scans = 0;
+    while pos + 1 < input.len() && scans <= limit {
+        if input[pos] != 0xFF {
+            return scans;
+        }
+        while input.get(pos) == Some(&0xFF) {
+            pos += 1;
+        }
+        let Some(&marker) = input.get(pos) else {
+            return scans;
+        };
+        pos += 1;
+        if marker == 0xD9 {
+            return scans;
+        }
+        if marker == 0x01 || (0xD0..=0xD7).contains(&marker) {
+            continue;
+        }
+        let Some(len) = be16(input, pos) else {
+            return scans;
+        };
+        pos += usize::from(len);
+        if marker != 0xDA {
+            continue;
+        }
+        scans += 1;
+        // Entropy-coded data: up to the next 0xFF that is not a stuffed zero or RSTn.
+        loop {
+            let Some(off) = input
+                .get(pos..)
+                .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
+            else {
+                return scans;
+            };
+            pos += off;
+            match input.get(pos + 1) {
+                Some(0x00) | Some(0xD0..=0xD7) => pos += 2,
+                Some(0xFF) => pos += 1,
+                Some(_) => break,
+                None => return scans,
+            }
+        }
+    }
+    scans
+}
+
 fn is_avif(input: &[u8]) -> bool {
     input.len() >= 12
         && &input[4..8] == b"ftyp"

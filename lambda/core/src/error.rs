@@ -50,6 +50,12 @@ pub enum TransformError {
     #[error("cannot decode the image: {0}")]
     Corrupt(String),
 
+    /// A progressive JPEG with more scans than any real encoder writes: each scan is a
+    /// pass over the whole image, so thousands of tiny scans make a small file that takes
+    /// minutes to decode. 422.
+    #[error("progressive JPEG has more than {limit} scans (refused: decoding cost)")]
+    TooManyScans { limit: usize },
+
     /// A failure that is our fault, not the request's (an encoder error). 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -65,7 +71,7 @@ impl TransformError {
             | TransformError::DecodeLimit(_)
             | TransformError::OutputTooLarge { .. } => 413,
             TransformError::Unsupported(_) => 415,
-            TransformError::Corrupt(_) => 422,
+            TransformError::Corrupt(_) | TransformError::TooManyScans { .. } => 422,
             TransformError::Internal(_) => 500,
         }
     }

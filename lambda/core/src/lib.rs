@@ -116,6 +116,27 @@ pub fn check_source(
     Ok(())
 }
 
+/// The output size a request gives for a source, from its header alone (no pixel is
+/// decoded): what a front end needs to decide whether it can afford the transform.
+pub fn planned_output(info: &SourceInfo, request: &Canonical, limits: &Limits) -> (u32, u32) {
+    let (dw, dh) = orient::display_size(info.width, info.height, info.orientation);
+    let plan = resize::plan(
+        dw,
+        dh,
+        request.w,
+        request.h,
+        request.effective_fit(),
+        limits.max_width,
+        limits.max_height,
+    );
+    (plan.canvas_w, plan.canvas_h)
+}
+
+/// The output format of a request for a source of `format`.
+pub fn output_format(request: &Canonical, format: SourceFormat) -> Format {
+    request.fm.unwrap_or_else(|| default_format(format))
+}
+
 /// Transforms one source image as the canonical `request` asks, within `limits`.
 pub fn transform(
     input: &[u8],
@@ -131,7 +152,14 @@ pub fn transform(
     }
     let info = probe(input)?;
     check_source(input.len(), &info, limits)?;
-    let format = request.fm.unwrap_or_else(|| default_format(info.format));
+    if info.format == SourceFormat::Jpeg
+        && decode::count_jpeg_scans(input, decode::MAX_JPEG_SCANS) > decode::MAX_JPEG_SCANS
+    {
+        return Err(TransformError::TooManyScans {
+            limit: decode::MAX_JPEG_SCANS,
+        });
+    }
+    let format = output_format(request, info.format);
     let quality = request.q.unwrap_or(limits.default_quality).clamp(1, 100);
     let fit = request.effective_fit();
     let plan_for = |orientation: u8| {

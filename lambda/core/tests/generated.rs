@@ -1,5 +1,6 @@
-//! Inputs the corpus does not cover, made here: CMYK JPEG, 16-bit PNG, palette PNG, GIF,
-//! a Display P3 JPEG, WebP with alpha; and damaged files that must give errors, not panics.
+//! Inputs the corpus does not cover, made here: 16-bit PNG, palette PNG, GIF, a Display
+//! P3 JPEG, WebP with alpha; and damaged files that must give errors, not panics. CMYK
+//! and progressive JPEGs come from other people's tools (`tools.rs`).
 
 mod common;
 
@@ -22,28 +23,6 @@ fn close(a: [u8; 4], b: [u8; 4], tol: i32) -> bool {
     a.iter()
         .zip(b)
         .all(|(&x, y)| (i32::from(x) - i32::from(y)).abs() <= tol)
-}
-
-#[test]
-fn cmyk_jpeg() {
-    // 64x64 of pure red ink-wise: no cyan, full magenta and yellow, no black.
-    let (w, h) = (64u16, 64u16);
-    for color in [
-        jpeg_encoder::ColorType::Cmyk,
-        jpeg_encoder::ColorType::CmykAsYcck,
-    ] {
-        let px: Vec<u8> = (0..w as usize * h as usize)
-            .flat_map(|_| [0u8, 255, 255, 0])
-            .collect();
-        let mut jpg = Vec::new();
-        jpeg_encoder::Encoder::new(&mut jpg, 95)
-            .encode(&px, w, h, color)
-            .unwrap();
-        let out = run(&jpg, "fm=png&w=32");
-        assert_eq!((out.width, out.height), (32, 32));
-        let c = centre(&out);
-        assert!(close(c, [255, 0, 0, 255], 24), "{color:?}: {c:?}");
-    }
 }
 
 #[test]

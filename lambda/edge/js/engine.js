@@ -5,9 +5,12 @@
  * Why this shape:
  * - The compiled WebAssembly.Module is cached for the container's life; compiling the
  *   ~4 MB module is the expensive part, instantiating it is ~10 ms.
+ * - The module is compiled (and instantiated) by `warm()` during the container's init,
+ *   outside any request's time.
  * - A trap (a panic or an out-of-memory inside wasm) loses its message and may leave
  *   the instance's heap inconsistent, so the instance is dropped and the next call gets
- *   a fresh one. The caller sees status 500.
+ *   a fresh one. The caller sees status 500. A `RangeError` thrown out of wasm code (V8's
+ *   "Maximum call stack size exceeded" on deep recursion) is treated the same way.
  * - Linear memory never shrinks: after a large image the instance is replaced once its
  *   memory passes `maxMemoryBytes`, so one big request does not pin the container's RSS.
  * - WASI without capabilities: the module is a WASI build only so that libwebp (C) links
@@ -146,6 +149,12 @@ class Engine {
     return this.instance.exports;
   }
 
+  /** Compiles and instantiates the module now (the container's init), not on a request. */
+  warm() {
+    this.exports();
+    return this;
+  }
+
   /** Bytes of linear memory the current instance holds (0 when none). */
   memoryBytes() {
     return this.instance ? this.instance.exports.memory.buffer.byteLength : 0;
@@ -186,7 +195,7 @@ class Engine {
       if (e instanceof OutOfMemory) {
         return { status: 413, meta: { error: `cannot allocate ${e.len} bytes for the input` }, body: Buffer.alloc(0) };
       }
-      if (e instanceof WebAssembly.RuntimeError || e instanceof WasiExit) {
+      if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError || e instanceof WasiExit) {
         this.instance = null;
         owned = [];
         return { status: 500, meta: { error: `transform trapped (${e.message}); module re-instantiated` }, body: Buffer.alloc(0) };

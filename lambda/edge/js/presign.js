@@ -33,13 +33,16 @@ const sha256 = (data) => crypto.createHash('sha256').update(data, 'utf8').digest
  * @param {{accessKeyId: string, secretAccessKey: string, sessionToken?: string}} p.credentials
  * @param {Date} [p.now]
  * @param {number} [p.expiresIn] seconds
+ * @param {Record<string, string>} [p.params] more query parameters to sign (such as
+ *   `response-cache-control`, which makes S3 answer with that Cache-Control)
  * @returns {string} the query string (no leading `?`)
  */
-function presignGet({ host, path, region, credentials, now = new Date(), expiresIn = 300 }) {
+function presignGet({ host, path, region, credentials, now = new Date(), expiresIn = 300, params: extra = {} }) {
   const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
   const scope = `${day}/${region}/s3/aws4_request`;
   const params = {
+    ...extra,
     'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
     'X-Amz-Credential': `${credentials.accessKeyId}/${scope}`,
     'X-Amz-Date': amzDate,

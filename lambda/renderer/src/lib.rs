@@ -31,6 +31,8 @@ pub enum Event {
     Purge {
         key: String,
     },
+    /// Render the variants the edge answered with a stand-in (`_render/` requests).
+    Renders {},
     Flush {},
     Ack {
         markers: Vec<String>,
@@ -54,6 +56,10 @@ pub enum HandlerError {
     #[error("upstream: {0}")]
     Upstream(String),
 }
+
+/// How long one `renders` invocation keeps starting renders (the function's timeout is
+/// 300 s; one render of the largest output takes well under a minute natively).
+pub const RENDER_REQUESTS_BUDGET: std::time::Duration = std::time::Duration::from_secs(180);
 
 /// The error name of a failure worth retrying (S3 or CloudFront timeouts, throttling,
 /// 5xx): the state machine retries it with backoff.
@@ -117,6 +123,9 @@ pub async fn handle(deps: &Deps, event: Event) -> Result<Value, HandlerError> {
             serde_json::to_value(report).map_err(|e| HandlerError::Corrupt(e.to_string()))
         }
         Event::Purge { key } => takedown::purge(&deps.config, &deps.store, &key).await,
+        Event::Renders {} => {
+            render::render_requested(&deps.config, &deps.store, RENDER_REQUESTS_BUDGET).await
+        }
         Event::Flush {} => takedown::flush(&deps.config, &deps.store, &deps.cloudfront).await,
         Event::Ack {
             markers,

@@ -107,8 +107,6 @@ pub async fn render(
             results: Vec::new(),
         });
     };
-    let source_etag = head.etag.clone().unwrap_or_default();
-
     // Old pixels first: queue the invalidation, then delete every variant of another
     // version (a retry after a failure half-way finds the rest).
     let stale = find_stale(config, store, key, &[]).await?;
@@ -125,6 +123,31 @@ pub async fn render(
         .delete_all(&config.variants_bucket, &stale_keys)
         .await?;
 
+    let results = render_jobs(config, store, bucket, key, &head, presets).await?;
+    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
+    Ok(RenderReport {
+        original: key.into(),
+        rendered: count("rendered"),
+        existing: count("exists"),
+        failed: count("failed"),
+        missing: false,
+        stale_deleted,
+        invalidation_queued,
+        results,
+    })
+}
+
+/// Renders each job's variant of the original `head` describes, unless it is already
+/// stored from this version; the source is downloaded once, when first needed.
+async fn render_jobs(
+    config: &Config,
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    head: &crate::store::Head,
+    presets: &[PresetJob],
+) -> Result<Vec<PresetResult>, HandlerError> {
+    let source_etag = head.etag.clone().unwrap_or_default();
     let mut results = Vec::new();
     let mut source: Option<Vec<u8>> = None;
     for job in presets {
@@ -217,15 +240,81 @@ pub async fn render(
             )),
         }
     }
-    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
-    Ok(RenderReport {
-        original: key.into(),
-        rendered: count("rendered"),
-        existing: count("exists"),
-        failed: count("failed"),
-        missing: false,
-        stale_deleted,
-        invalidation_queued,
-        results,
-    })
+    Ok(results)
+}
+
+/// Where the edge asks for a variant it answered with a stand-in (too costly for the
+/// edge in its format): `_render/<sha256 of the variant key>.json`, holding
+/// `{"originalKey", "query"}`. Rewriting the same request is harmless.
+pub const RENDER_REQUEST_PREFIX: &str = "_render/";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RenderRequest {
+    original_key: String,
+    query: String,
+}
+
+/// Renders the variants the edge asked for (oldest first), each from the original's
+/// current version, and removes each request once handled (rendered, already there,
+/// refused or failed for good); stops after `budget` so the invocation ends well within
+/// its timeout, leaving the rest to the next window.
+pub async fn render_requested(
+    config: &Config,
+    store: &Store,
+    budget: std::time::Duration,
+) -> Result<serde_json::Value, HandlerError> {
+    let started = std::time::Instant::now();
+    let keys = store
+        .list(&config.variants_bucket, RENDER_REQUEST_PREFIX)
+        .await?;
+    let (mut rendered, mut failed, mut dropped, mut handled) = (0, 0, 0, 0);
+    for request_key in &keys {
+        if started.elapsed() > budget {
+            break;
+        }
+        handled += 1;
+        let Some(bytes) = store.get(&config.variants_bucket, request_key).await? else {
+            continue;
+        };
+        let request: Option<RenderRequest> = serde_json::from_slice(&bytes).ok();
+        let valid = request
+            .filter(|r| config.allows_key(&r.original_key) && Canonical::parse(&r.query).is_ok());
+        match valid {
+            None => dropped += 1,
+            Some(r) => match store
+                .head(&config.originals_bucket, &r.original_key)
+                .await?
+            {
+                None => dropped += 1,
+                Some(head) => {
+                    let job = PresetJob {
+                        name: "requested".into(),
+                        query: r.query,
+                    };
+                    let results = render_jobs(
+                        config,
+                        store,
+                        &config.originals_bucket,
+                        &r.original_key,
+                        &head,
+                        std::slice::from_ref(&job),
+                    )
+                    .await?;
+                    match results.first().map(|r| r.status) {
+                        Some("rendered") => rendered += 1,
+                        Some("failed") => failed += 1,
+                        _ => {}
+                    }
+                }
+            },
+        }
+        store.delete(&config.variants_bucket, request_key).await?;
+    }
+    Ok(serde_json::json!({
+        "rendered": rendered,
+        "failed": failed,
+        "dropped": dropped,
+        "left": keys.len() - handled,
+    }))
 }
