@@ -65,6 +65,9 @@ struct InFlight {
     wildcards: usize,
     created: u64,
     takedowns: Vec<Pending>,
+    /// The queue entries this batch consumed (what its caller reference names).
+    #[serde(default)]
+    entries: Vec<String>,
 }
 
 fn now() -> u64 {
@@ -357,6 +360,7 @@ pub async fn flush(
             wildcards: batch.wildcards,
             created: now(),
             takedowns,
+            entries: entries.clone(),
         },
     )
     .await?;
