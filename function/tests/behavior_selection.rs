@@ -22,6 +22,8 @@ use function_imagecdn::compose::security::PATH_TRANSFORMATIONS;
 use function_imagecdn::render::render_resources;
 use function_imagecdn::simulate::observe_until_complete;
 use imagecdn_urlapi::percent::{decode, encode_component};
+use proptest::prelude::Rng as _;
+use proptest::test_runner::{RngAlgorithm, TestRng};
 use serde_json::{Value, json};
 
 /// (name, prefix, signed): a signed and a public tenant whose prefixes share a start
@@ -45,21 +47,15 @@ const KEYS: [&str; 7] = [
     "deep/er/est/%41.jpg",
 ];
 
-/// A tiny deterministic generator (xorshift64*): the cases are the same on every run.
-struct Rng(u64);
+/// A deterministic generator (proptest's, seeded): the cases are the same on every run.
+struct Rng(TestRng);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.random_range(0..n)
     }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
+    fn chance(&mut self, percent: u32) -> bool {
+        self.0.random_range(0..100) < percent
     }
 }
 
@@ -414,7 +410,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let mut rng = Rng(0x1ca9_ecdf_2026);
+    let mut rng = Rng(TestRng::from_seed(RngAlgorithm::ChaCha, &[26; 32]));
     let mut raws = Vec::new();
     for (_, prefix, _) in TENANTS {
         for key in KEYS {

@@ -308,34 +308,27 @@ fn distribution(ctx: &Ctx) -> Build {
         })
         .collect();
 
-    let cache_policy_id = inputs.need(
-        ctx,
-        this,
-        "/spec/forProvider/defaultCacheBehavior/cachePolicyId",
-        o.at_provider(CACHE_POLICY, "id"),
-        "cache-policy id",
-    );
-    let origin_request_policy_id = inputs.need(
-        ctx,
-        this,
-        "/spec/forProvider/defaultCacheBehavior/originRequestPolicyId",
-        o.at_provider(ORIGIN_REQUEST_POLICY, "id"),
-        "origin-request-policy id",
-    );
-    let response_headers_policy_id = inputs.need(
-        ctx,
-        this,
-        "/spec/forProvider/defaultCacheBehavior/responseHeadersPolicyId",
-        o.at_provider(RESPONSE_HEADERS_POLICY, "id"),
-        "response-headers-policy id",
-    );
-    let function_arn = inputs.need(
-        ctx,
-        this,
-        "/spec/forProvider/defaultCacheBehavior/functionAssociation/0/functionArn",
-        o.at_provider(VIEWER_FUNCTION, "arn"),
-        "viewer-function arn",
-    );
+    // Policies and the viewer function, all known only once they exist.
+    let [
+        cache_policy_id,
+        origin_request_policy_id,
+        response_headers_policy_id,
+        function_arn,
+    ] = [
+        ("cachePolicyId", CACHE_POLICY, "id"),
+        ("originRequestPolicyId", ORIGIN_REQUEST_POLICY, "id"),
+        ("responseHeadersPolicyId", RESPONSE_HEADERS_POLICY, "id"),
+        ("functionAssociation/0/functionArn", VIEWER_FUNCTION, "arn"),
+    ]
+    .map(|(field, component, attribute)| {
+        inputs.need(
+            ctx,
+            this,
+            &format!("/spec/forProvider/defaultCacheBehavior/{field}"),
+            o.at_provider(component, attribute),
+            &format!("{component} {attribute}"),
+        )
+    });
     let signed_function_arn = if viewer_request::has_audience(ctx.spec, Audience::Signed) {
         inputs.need(
             ctx,
