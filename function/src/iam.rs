@@ -60,6 +60,20 @@ pub fn cloudfront_read(bucket: &str, distribution_arn: &str) -> Value {
     })
 }
 
+/// Lets this distribution list the bucket, so that S3 answers 404 (not 403) for a key
+/// that does not exist: a missing image is then told apart from a refused one, and
+/// CloudFront caches it only for the 404's short error TTL.
+pub fn cloudfront_list(bucket: &str, distribution_arn: &str) -> Value {
+    json!({
+        "Sid": "CloudFrontListThroughOAC",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:ListBucket",
+        "Resource": bucket_arn(bucket),
+        "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+    })
+}
+
 /// Lets the role `role_arn` perform `actions` on the bucket's objects.
 pub fn role_access(sid: &str, bucket: &str, role_arn: &str, actions: &[&str]) -> Value {
     json!({

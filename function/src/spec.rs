@@ -657,13 +657,32 @@ impl PriceClass {
 }
 
 /// Originals settings.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Originals {
     /// `Orphan` keeps the originals buckets (and every image in them) in AWS when the claim
     /// is deleted; `Delete` removes the buckets too, and only succeeds once they are empty.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+    /// Days a deleted or overwritten original stays recoverable (as a noncurrent version
+    /// in all three buckets) before S3 expires it. Storage of old versions grows with
+    /// this; a takedown can be undone within it.
+    #[serde(default = "default_noncurrent_days")]
+    #[schemars(range(min = 1, max = 3650))]
+    pub noncurrent_version_days: u32,
+}
+
+fn default_noncurrent_days() -> u32 {
+    30
+}
+
+impl Default for Originals {
+    fn default() -> Self {
+        Originals {
+            deletion_policy: DeletionPolicy::default(),
+            noncurrent_version_days: default_noncurrent_days(),
+        }
+    }
 }
 
 /// Crossplane deletion policy for the originals buckets.

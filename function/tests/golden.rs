@@ -99,20 +99,18 @@ fn full_graph_holds_every_resource() {
             "BucketPublicAccessBlock",
         ));
         expected.push((format!("{b}-ownership"), "BucketOwnershipControls"));
+        expected.push((format!("{b}-lifecycle"), "BucketLifecycleConfiguration"));
     }
     for (name, kind) in [
         ("variants", "Bucket"),
-        ("variants-lifecycle", "BucketLifecycleConfiguration"),
         ("variants-policy", "BucketPolicy"),
         ("logs", "Bucket"),
-        ("logs-lifecycle", "BucketLifecycleConfiguration"),
         ("replication-role", "Role"),
         ("replication-policy", "Policy"),
         ("replication-policy-attachment", "RolePolicyAttachment"),
         ("replication", "BucketReplicationConfiguration"),
         ("origin-access-control", "OriginAccessControl"),
         ("cache-policy", "CachePolicy"),
-        ("origin-request-policy", "OriginRequestPolicy"),
         ("response-headers-policy", "ResponseHeadersPolicy"),
         ("viewer-function-code", "Object"),
         ("viewer-function", "Function"),
@@ -127,6 +125,8 @@ fn full_graph_holds_every_resource() {
         ("renderer-policy", "Policy"),
         ("renderer-policy-attachment", "RolePolicyAttachment"),
         ("renderer-function", "Function"),
+        ("renderer-log-group", "Group"),
+        ("edge-log-group", "Group"),
         ("web-acl", "WebACL"),
         ("waf-log-group", "Group"),
         ("waf-logging-role", "Role"),

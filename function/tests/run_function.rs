@@ -405,11 +405,6 @@ fn observed_values_are_wired_into_dependents() {
             observed["cache-policy"]["status"]["atProvider"]["id"].clone(),
         ),
         (
-            "origin request policy id",
-            dist["defaultCacheBehavior"]["originRequestPolicyId"].clone(),
-            observed["origin-request-policy"]["status"]["atProvider"]["id"].clone(),
-        ),
-        (
             "viewer function ARN",
             dist["defaultCacheBehavior"]["functionAssociation"][0]["functionArn"].clone(),
             observed["viewer-function"]["status"]["atProvider"]["arn"].clone(),

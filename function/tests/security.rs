@@ -354,3 +354,45 @@ fn every_behavior_sends_vary_accept() {
         assert_eq!(&b["responseHeadersPolicyId"], id, "{}", b["pathPattern"]);
     }
 }
+
+/// A missing original is a 404 at CloudFront (not S3's 403 for an unlistable bucket):
+/// every bucket CloudFront reads lets this distribution, and only it, list the bucket.
+#[test]
+fn cloudfront_may_list_the_buckets_it_serves() {
+    let observed = full_observed();
+    let r = full();
+    let distribution = observed["distribution"]["status"]["atProvider"]["arn"]
+        .as_str()
+        .unwrap();
+    for policy in [
+        "originals-primary-policy",
+        "originals-replica-1-policy",
+        "variants-policy",
+    ] {
+        let list: Vec<Value> = statements(&r[policy]["spec"]["forProvider"]["policy"])
+            .into_iter()
+            .filter(|s| s["Action"] == "s3:ListBucket")
+            .collect();
+        assert_eq!(list.len(), 1, "{policy}");
+        assert_eq!(list[0]["Principal"]["Service"], "cloudfront.amazonaws.com");
+        assert_eq!(
+            list[0]["Condition"]["StringEquals"]["AWS:SourceArn"],
+            distribution
+        );
+        assert!(
+            resources_of(&list[0])[0].starts_with("arn:aws:s3:::"),
+            "{policy}"
+        );
+        assert!(
+            !resources_of(&list[0])[0].contains('/'),
+            "the bucket, not its objects"
+        );
+    }
+    // The third region's bucket is read by the edge only, never by CloudFront.
+    let third = statements(&r["originals-replica-2-policy"]["spec"]["forProvider"]["policy"]);
+    assert!(
+        third
+            .iter()
+            .all(|s| s["Principal"]["Service"] != "cloudfront.amazonaws.com")
+    );
+}

@@ -190,8 +190,50 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
             id;
     }
     out.push((RENDERER_FUNCTION.into(), Build::Ready(renderer_function)));
+
+    // The log groups Lambda would otherwise create without a retention: the renderer's,
+    // and the edge function's in the Origin Shield region, where CloudFront runs
+    // origin-request functions when Origin Shield is on (their group is named after the
+    // function's home region, us-east-1).
+    let shield = ctx
+        .spec
+        .regions
+        .effective_origin_shield()
+        .unwrap_or(primary)
+        .to_string();
+    for (component, region, name) in [
+        (
+            RENDERER_LOG_GROUP,
+            primary.to_string(),
+            format!("/aws/lambda/{renderer_name}"),
+        ),
+        (
+            EDGE_LOG_GROUP,
+            shield,
+            format!("/aws/lambda/{EDGE_REGION}.{edge_name}"),
+        ),
+    ] {
+        out.push((
+            component.into(),
+            Build::Ready(managed(
+                ctx,
+                component,
+                "cloudwatchlogs.aws.upbound.io/v1beta1",
+                "Group",
+                Some(&name),
+                json!({
+                    "region": region,
+                    "retentionInDays": super::security::retention_days(ctx.spec.audit.retention_days),
+                    "tags": tags(ctx, component),
+                }),
+            )),
+        ));
+    }
     out
 }
+
+pub const RENDERER_LOG_GROUP: &str = "renderer-log-group";
+pub const EDGE_LOG_GROUP: &str = "edge-log-group";
 
 /// The distribution ARN the renderer policy was last applied with, so the policy keeps
 /// its statement while the distribution's status is momentarily unknown.

@@ -1,5 +1,5 @@
 //! Delivery: the CloudFront distribution and what it needs (origin access control,
-//! cache and origin request policies, the generated viewer-request function), plus
+//! the cache and response headers policies, the generated viewer-request functions), plus
 //! the bucket policies that let exactly this distribution and the edge transform
 //! read the buckets.
 
@@ -18,7 +18,6 @@ use imagecdn_urlapi::definition::canonical_names;
 pub const DISTRIBUTION: &str = "distribution";
 pub const OAC: &str = "origin-access-control";
 pub const CACHE_POLICY: &str = "cache-policy";
-pub const ORIGIN_REQUEST_POLICY: &str = "origin-request-policy";
 pub const RESPONSE_HEADERS_POLICY: &str = "response-headers-policy";
 /// The default behavior's viewer function (public tenants) and its code Secret.
 pub const VIEWER_FUNCTION: &str = "viewer-function";
@@ -52,10 +51,6 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
     let mut out = vec![
         (OAC.to_string(), Build::Ready(origin_access_control(ctx))),
         (CACHE_POLICY.to_string(), Build::Ready(cache_policy(ctx))),
-        (
-            ORIGIN_REQUEST_POLICY.to_string(),
-            Build::Ready(origin_request_policy(ctx)),
-        ),
         (
             RESPONSE_HEADERS_POLICY.to_string(),
             Build::Ready(response_headers_policy(ctx)),
@@ -123,27 +118,6 @@ fn cache_policy(ctx: &Ctx) -> Value {
                 // Images are already compressed; gzip variants would only split the cache.
                 "enableAcceptEncodingBrotli": false,
                 "enableAcceptEncodingGzip": false,
-            },
-        }),
-    )
-}
-
-/// Forwards the canonical parameters to the origin (and the transform) and nothing
-/// that could vary per viewer.
-fn origin_request_policy(ctx: &Ctx) -> Value {
-    managed(
-        ctx,
-        ORIGIN_REQUEST_POLICY,
-        &format!("{CLOUDFRONT}/v1beta2"),
-        "OriginRequestPolicy",
-        Some(&ctx.names.cloudfront("canonical-query")),
-        json!({
-            "comment": "ImageCDN: forward only the canonical transform parameters",
-            "cookiesConfig": {"cookieBehavior": "none"},
-            "headersConfig": {"headerBehavior": "none"},
-            "queryStringsConfig": {
-                "queryStringBehavior": "whitelist",
-                "queryStrings": {"items": canonical_names()},
             },
         }),
     )
@@ -309,14 +283,8 @@ fn distribution(ctx: &Ctx) -> Build {
         .collect();
 
     // Policies and the viewer function, all known only once they exist.
-    let [
-        cache_policy_id,
-        origin_request_policy_id,
-        response_headers_policy_id,
-        function_arn,
-    ] = [
+    let [cache_policy_id, response_headers_policy_id, function_arn] = [
         ("cachePolicyId", CACHE_POLICY, "id"),
-        ("originRequestPolicyId", ORIGIN_REQUEST_POLICY, "id"),
         ("responseHeadersPolicyId", RESPONSE_HEADERS_POLICY, "id"),
         ("functionAssociation/0/functionArn", VIEWER_FUNCTION, "arn"),
     ]
@@ -389,7 +357,6 @@ fn distribution(ctx: &Ctx) -> Build {
         "cachedMethods": ["GET", "HEAD"],
         "compress": false,
         "cachePolicyId": cache_policy_id,
-        "originRequestPolicyId": origin_request_policy_id,
         "responseHeadersPolicyId": response_headers_policy_id,
         "functionAssociation": [{"eventType": "viewer-request", "functionArn": function_arn}],
         "lambdaFunctionAssociation": [{
@@ -519,6 +486,7 @@ fn bucket_policies(ctx: &Ctx) -> Vec<(String, Build)> {
                     && served
                 {
                     statements.push(iam::cloudfront_read(&bucket, arn));
+                    statements.push(iam::cloudfront_list(&bucket, arn));
                 }
                 if let Some(arn) = &role_arn {
                     statements.push(iam::role_access(

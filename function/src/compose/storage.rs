@@ -53,6 +53,13 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
             false,
         ));
         out.push(versioning(ctx, &b.component, &b.region, keep));
+        out.push(lifecycle(
+            ctx,
+            &b.component,
+            &b.region,
+            keep,
+            vec![abort_multipart_rule(), noncurrent_versions_rule(ctx)],
+        ));
     }
     out.extend(replication(ctx, keep));
 
@@ -206,6 +213,19 @@ fn abort_multipart_rule() -> Value {
         "status": "Enabled",
         "filter": [{"prefix": ""}],
         "abortIncompleteMultipartUpload": [{"daysAfterInitiation": 1}],
+    })
+}
+
+/// Old versions of originals (deleted or overwritten ones) expire after the claim's
+/// recovery window; the delete markers left with no version behind them go too. Each
+/// bucket has its own rule: lifecycle configurations do not replicate.
+fn noncurrent_versions_rule(ctx: &Ctx) -> Value {
+    json!({
+        "id": "expire-old-versions",
+        "status": "Enabled",
+        "filter": [{"prefix": ""}],
+        "noncurrentVersionExpiration": [{"noncurrentDays": ctx.spec.originals.noncurrent_version_days}],
+        "expiration": [{"expiredObjectDeleteMarker": true}],
     })
 }
 
