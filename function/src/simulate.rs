@@ -178,11 +178,15 @@ pub fn observe(name: &str, mut body: Value) -> Value {
         "MetricAlarm" => {
             json!({"id": external, "arn": format!("arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{external}")})
         }
-        "Object" => json!({}),
+        "Object" | "Usage" => json!({}),
         _ => json!({"id": uuid}),
     };
     let metadata = body["metadata"].as_object_mut().expect("rendered metadata");
     metadata.insert("name".into(), json!(object_name));
+    if kind == "Usage" {
+        // Not an AWS resource: no external name.
+        return finish(body, &kind, at_provider);
+    }
     metadata
         .entry("annotations")
         .or_insert_with(|| json!({}))
@@ -191,11 +195,16 @@ pub fn observe(name: &str, mut body: Value) -> Value {
         .entry("crossplane.io/external-name")
         // Kinds without a name of their own take the ID AWS assigned as external name.
         .or_insert_with(|| at_provider.get("id").cloned().unwrap_or(json!(external)));
+    finish(body, &kind, at_provider)
+}
+
+/// Adds the status: conditions Ready and Synced, and `atProvider` for AWS kinds.
+fn finish(mut body: Value, kind: &str, at_provider: Value) -> Value {
     let conditions = json!([
         {"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": "2026-11-25T10:00:00Z"},
         {"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": "2026-11-25T10:00:00Z"},
     ]);
-    body["status"] = if kind == "Object" {
+    body["status"] = if kind == "Object" || kind == "Usage" {
         json!({"conditions": conditions})
     } else {
         json!({"atProvider": at_provider, "conditions": conditions})

@@ -18,6 +18,9 @@ static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
     let dir = default_crds_dir();
     let mut v = Validator::from_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot load the provider CRDs from {}: {e}", dir.display()));
+    // Crossplane's own kinds we compose (Usages).
+    v.add_dir(&dir.join("crossplane"))
+        .unwrap_or_else(|e| panic!("cannot load Crossplane's CRDs: {e}"));
     v.add_xrd(&xrd::definition_yaml())
         .expect("our XRD registers");
     v

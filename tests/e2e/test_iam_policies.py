@@ -18,7 +18,9 @@ def rendered(function_bin):
 def documents(rendered):
     for r in rendered:
         name = r["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
-        fp = r["spec"]["forProvider"]
+        fp = r["spec"].get("forProvider")
+        if fp is None:
+            continue  # not a managed resource (Crossplane's Usages)
         if r["kind"] == "Role":
             yield name + " (trust)", fp["assumeRolePolicy"], False
         elif r["kind"] in ("Policy", "BucketPolicy"):

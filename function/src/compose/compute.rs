@@ -134,6 +134,11 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
                 "s3Key": edge.key,
                 // CloudFront associates a numbered version, never $LATEST.
                 "publish": true,
+                // AWS refuses to delete a replicated function until CloudFront has
+                // removed its replicas, hours after the distribution is gone: deleting
+                // the claim forgets the function instead of waiting on it (README:
+                // deletion).
+                "skipDestroy": true,
                 "memorySize": 2048,
                 "timeout": 30,
                 "roleSelector": select(EDGE_ROLE),

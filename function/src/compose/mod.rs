@@ -7,6 +7,7 @@
 
 mod audit;
 mod compute;
+pub mod deletion;
 mod delivery;
 mod dns;
 pub mod precompute;
@@ -92,6 +93,21 @@ pub fn compose(spec: &ImageCdnSpec, composite_name: &str, observed: &Observed) -
         .chain(precompute::build(&ctx))
     {
         out.add(&ctx, &name, build);
+    }
+    deletion::keep_what_kept_resources_need(&mut out.resources);
+    for (by, of) in deletion::deletion_order(&out.resources, observed) {
+        let (name, usage) = deletion::usage(&out.resources, &by, &of);
+        out.resources.insert(name, usage);
+    }
+    // A Usage derived from a value momentarily missing from observed status is kept
+    // while both its resources still exist (never dropped, like every resource).
+    for name in observed.names() {
+        if let Some(usage) = observed.get(name).filter(|u| u["kind"] == "Usage")
+            && !out.resources.contains_key(name)
+            && deletion::both_sides_desired(&out.resources, usage)
+        {
+            out.resources.insert(name.to_string(), carry_forward(usage));
+        }
     }
     out.status = status(&ctx);
     out

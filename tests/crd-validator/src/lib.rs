@@ -174,6 +174,13 @@ impl Validator {
     /// folder. Crossplane XRDs found there are registered too; other documents are ignored.
     pub fn from_dir(dir: &Path) -> anyhow::Result<Validator> {
         let mut validator = Validator::new();
+        validator.add_dir(dir)?;
+        Ok(validator)
+    }
+
+    /// Registers every CRD and XRD in one more folder (such as Crossplane's own CRDs);
+    /// fails if it holds none.
+    pub fn add_dir(&mut self, dir: &Path) -> anyhow::Result<usize> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .with_context(|| format!("reading CRD folder {}", dir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -192,15 +199,13 @@ impl Validator {
                 if api_version.starts_with("apiextensions.k8s.io/")
                     && kind == "CustomResourceDefinition"
                 {
-                    validator
-                        .add_crd_value(&doc)
+                    self.add_crd_value(&doc)
                         .with_context(|| format!("loading CRD from {}", file.display()))?;
                     crds += 1;
                 } else if api_version.starts_with("apiextensions.crossplane.io/")
                     && kind == "CompositeResourceDefinition"
                 {
-                    validator
-                        .add_xrd_value(&doc)
+                    self.add_xrd_value(&doc)
                         .with_context(|| format!("loading XRD from {}", file.display()))?;
                     crds += 1;
                 }
@@ -209,7 +214,7 @@ impl Validator {
         if crds == 0 {
             bail!("no CustomResourceDefinition found in {}", dir.display());
         }
-        Ok(validator)
+        Ok(crds)
     }
 
     /// Registers one CRD (apiextensions.k8s.io/v1 CustomResourceDefinition, YAML text).
