@@ -540,7 +540,7 @@ pub enum WafLogRequests {
     /// Requests a rule blocked or counted.
     #[default]
     Blocked,
-    /// ImageCDN manages no WAF logging (no log group, no reconciler): for teams that
+    /// ImageCDN manages no WAF logging (no log group, no logging configuration): for teams that
     /// attach their own destination, such as Firehose or S3.
     Off,
 }

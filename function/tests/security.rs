@@ -267,47 +267,39 @@ fn audit_trail_records_writes_to_every_originals_bucket() {
     );
 }
 
-/// The WAF logging reconciler writes this claim's web ACL's logging configuration to
-/// this claim's WAF log group, and its schedule starts exactly that state machine.
+/// The web ACL's logging configuration (provider-aws' `WebACLLoggingConfiguration`)
+/// selects this claim's ACL and writes to this claim's `aws-waf-logs-*` group, with the
+/// filter `logRequests` asks for; it waits for the group's ARN.
 #[test]
-fn waf_logging_reconciler_targets_this_acl_and_log_group() {
+fn waf_logging_targets_this_acl_and_log_group() {
     let observed = full_observed();
     let r = render_resources(&composite("complete.yaml"), &observed).unwrap();
-    let machine = &r["waf-logging"]["spec"]["forProvider"];
-    assert_eq!(machine["type"], json!("EXPRESS"));
-    let definition: Value = serde_json::from_str(machine["definition"].as_str().unwrap()).unwrap();
-    let acl = &observed["web-acl"]["status"]["atProvider"]["arn"];
+    let logging = &r["waf-logging"];
+    assert_eq!(logging["kind"], "WebACLLoggingConfiguration");
+    let fp = &logging["spec"]["forProvider"];
+    assert_eq!(fp["region"], "us-east-1");
+    assert_eq!(
+        fp["resourceArnSelector"]["matchLabels"]["imagecdn.io/component"],
+        "web-acl"
+    );
     let group = observed["waf-log-group"]["status"]["atProvider"]["arn"]
         .as_str()
         .unwrap()
         .trim_end_matches(":*");
     assert!(group.contains(":log-group:aws-waf-logs-"), "{group}");
+    assert_eq!(fp["logDestinationConfigs"], json!([group]));
     assert_eq!(
-        definition["States"]["Observe"]["Parameters"]["ResourceArn"],
-        *acl
+        fp["loggingFilter"]["defaultBehavior"], "DROP",
+        "Blocked by default"
     );
-    let config = &definition["States"]["Attach"]["Parameters"]["LoggingConfiguration"];
-    assert_eq!(config["ResourceArn"], *acl);
-    assert_eq!(config["LogDestinationConfigs"], json!([group]));
+    assert!(logging["metadata"]["annotations"]["crossplane.io/external-name"].is_null());
 
-    let target = &r["waf-logging-rule-target"]["spec"]["forProvider"];
-    assert_eq!(
-        target["arn"],
-        observed["waf-logging"]["status"]["atProvider"]["arn"]
-    );
-    assert_eq!(
-        target["ruleSelector"]["matchLabels"]["imagecdn.io/component"],
-        json!("waf-logging-rule")
-    );
-    let start = r["waf-logging-events-policy"]["spec"]["forProvider"]["policy"].clone();
-    assert_eq!(
-        statements(&start)[0]["Resource"],
-        json!([observed["waf-logging"]["status"]["atProvider"]["arn"]])
-    );
-    let manage = r["waf-logging-policy"]["spec"]["forProvider"]["policy"].clone();
-    assert_eq!(statements(&manage)[0]["Resource"], json!([acl]));
+    let mut all = composite("complete.yaml");
+    set(&mut all, "/spec/waf/logRequests", json!("All"));
+    let r = render_resources(&all, &observed).unwrap();
+    assert!(r["waf-logging"]["spec"]["forProvider"]["loggingFilter"].is_null());
 
-    // Until the ACL and the log group exist there is nothing to attach to.
+    // Until the log group exists there is nothing to point at.
     let mut pending = observed.clone();
     pending.remove("waf-log-group");
     pending.remove("waf-logging");
@@ -315,7 +307,7 @@ fn waf_logging_reconciler_targets_this_acl_and_log_group() {
     assert!(!r.contains_key("waf-logging"));
 }
 
-/// `logRequests: Off` leaves the ACL without a log group or reconciler.
+/// `logRequests: Off` leaves the ACL without a log group or logging configuration.
 #[test]
 fn waf_logging_off_renders_no_log_resources() {
     let mut claim = composite("complete.yaml");

@@ -1,6 +1,6 @@
-"""Every generated Step Functions definition of every example (the pre-compute pipeline
-and the WAF logging reconciler) validates with two independent Amazon States Language
-validators: statelint (PyPI) and asl-validator (npm)."""
+"""Every generated Step Functions definition of every example (the pre-compute pipeline)
+validates with two independent Amazon States Language validators: statelint (PyPI) and
+asl-validator (npm)."""
 
 from __future__ import annotations
 
@@ -31,9 +31,7 @@ def definitions(function_bin) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def asl_files(function_bin, tmp_path_factory):
     defs = definitions(function_bin)
-    assert set(defs) == {
-        "minimal-pipeline", "minimal-waf-logging", "complete-pipeline", "complete-waf-logging",
-    }, "every example has the pipeline and the WAF logging reconciler"
+    assert set(defs) == {"minimal-pipeline", "complete-pipeline"}, "every example has the pipeline"
     d = tmp_path_factory.mktemp("asl")
     files = []
     for claim, text in defs.items():
