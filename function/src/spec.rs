@@ -594,9 +594,21 @@ impl Default for Precompute {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Audit {
-    /// Record every write to the originals with a multi-region CloudTrail trail.
+    /// Record every write to the originals (S3 data events only, no management events)
+    /// with a multi-region CloudTrail trail of this claim. An account has at most 5
+    /// trails per region, multi-region ones counting in every region: past a few
+    /// audited claims, set `existingTrail` instead.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// The ARN of a trail or CloudTrail Lake event data store that already records
+    /// these originals' writes: ImageCDN then creates no trail of its own. Add data
+    /// events (`WriteOnly`) for the three buckets in `status.buckets.originals` to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:[0-9]{12}:(trail|eventdatastore)/[A-Za-z0-9._/-]+$"
+    ))]
+    #[schemars(length(max = 2048))]
+    pub existing_trail: Option<String>,
     /// Days to keep audit and access logs in the log bucket.
     #[serde(default = "default_retention")]
     #[schemars(range(min = 1, max = limits::MAX_RETENTION_DAYS))]
@@ -611,6 +623,7 @@ impl Default for Audit {
     fn default() -> Self {
         Audit {
             enabled: true,
+            existing_trail: None,
             retention_days: default_retention(),
         }
     }

@@ -99,6 +99,14 @@ pub fn check(spec: &ImageCdnSpec) -> Vec<FieldError> {
             format!("must be between 1 and {}", limits::MAX_RETENTION_DAYS),
         );
     }
+    if let Some(arn) = &spec.audit.existing_trail
+        && !is_cloudtrail_arn(arn)
+    {
+        errs.push(
+            "spec.audit.existingTrail",
+            "must be the ARN of a CloudTrail trail or event data store, such as arn:aws:cloudtrail:us-east-1:123456789012:trail/org-audit",
+        );
+    }
     if let Some(domain) = &spec.custom_domain {
         if !is_hostname(&domain.name, false) {
             errs.push(
@@ -576,6 +584,32 @@ pub fn prefixes_overlap(a: &str, b: &str) -> bool {
         long == short || long.strip_prefix(short).is_some_and(|r| r.starts_with('/'))
     };
     under(a, b) || under(b, a)
+}
+
+/// `arn:<partition>:cloudtrail:<region>:<12 digits>:trail/<name>` or `...:eventdatastore/<id>`.
+fn is_cloudtrail_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts[..] else {
+        return false;
+    };
+    let name = resource
+        .strip_prefix("trail/")
+        .or_else(|| resource.strip_prefix("eventdatastore/"));
+    prefix == "arn"
+        && partition.starts_with("aws")
+        && service == "cloudtrail"
+        && !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && name.is_some_and(|n| {
+            !n.is_empty()
+                && n.len() <= 2000
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b))
+        })
 }
 
 #[cfg(test)]

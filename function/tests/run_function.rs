@@ -195,6 +195,12 @@ fn bad_claims_get_a_fatal_result_naming_the_field() {
             "spec.customDomain.hostedZoneId",
         ),
         (
+            "existing trail that is not a CloudTrail ARN",
+            "/spec/audit/existingTrail",
+            json!("arn:aws:s3:::audit-bucket"),
+            "spec.audit.existingTrail",
+        ),
+        (
             "bad artifact bucket",
             "/spec/artifacts/edge/bucket",
             json!("My_Bucket"),

@@ -249,7 +249,13 @@ fn audit_trail_records_writes_to_every_originals_bucket() {
     let t = &r["audit-trail"]["spec"]["forProvider"];
     assert_eq!(t["isMultiRegionTrail"], json!(true));
     assert_eq!(t["enableLogFileValidation"], json!(true));
-    let values = &t["eventSelector"][0]["dataResource"][0]["values"];
+    let values = t["advancedEventSelector"][0]["fieldSelector"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "resources.ARN")
+        .map(|f| f["startsWith"].clone())
+        .unwrap();
     for region in ["us-east-1", "eu-west-1", "ap-northeast-1"] {
         assert!(
             values
@@ -387,4 +393,65 @@ fn cloudfront_may_list_the_buckets_it_serves() {
             .iter()
             .all(|s| s["Principal"]["Service"] != "cloudfront.amazonaws.com")
     );
+}
+
+/// The trail records writes to our three originals buckets and nothing else: no
+/// management events (an account pays for every copy after the first), no reads, no
+/// other bucket.
+#[test]
+fn the_trail_records_only_writes_to_our_originals() {
+    let r = full();
+    let fp = &r["audit-trail"]["spec"]["forProvider"];
+    assert!(
+        fp["eventSelector"].is_null(),
+        "basic selectors would log management events"
+    );
+    assert_eq!(fp["includeGlobalServiceEvents"], false);
+    let selectors = fp["advancedEventSelector"].as_array().unwrap();
+    assert_eq!(selectors.len(), 1);
+    let fields: BTreeMap<&str, &Value> = selectors[0]["fieldSelector"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap(), f))
+        .collect();
+    assert_eq!(fields["eventCategory"]["equals"], json!(["Data"]));
+    assert_eq!(
+        fields["resources.type"]["equals"],
+        json!(["AWS::S3::Object"])
+    );
+    assert_eq!(fields["readOnly"]["equals"], json!(["false"]));
+    let buckets: Vec<String> = [
+        "originals-primary",
+        "originals-replica-1",
+        "originals-replica-2",
+    ]
+    .iter()
+    .map(|b| {
+        format!(
+            "arn:aws:s3:::{}/",
+            r[*b]["metadata"]["annotations"]["crossplane.io/external-name"]
+                .as_str()
+                .unwrap()
+        )
+    })
+    .collect();
+    assert_eq!(fields["resources.ARN"]["startsWith"], json!(buckets));
+}
+
+/// With an existing trail, the claim creates none and the log bucket admits no trail.
+#[test]
+fn an_existing_trail_replaces_ours() {
+    let mut xr = composite("complete.yaml");
+    set(
+        &mut xr,
+        "/spec/audit/existingTrail",
+        json!("arn:aws:cloudtrail:us-east-1:123456789012:trail/org-audit"),
+    );
+    let r = render_resources(&xr, &full_observed()).unwrap();
+    assert!(!r.contains_key("audit-trail"));
+    let policy = r["logs-policy"]["spec"]["forProvider"]["policy"]
+        .as_str()
+        .unwrap();
+    assert!(!policy.contains("cloudtrail.amazonaws.com"), "{policy}");
 }

@@ -1,6 +1,9 @@
 //! Audit: a multi-region CloudTrail trail recording every write to the originals (S3
-//! data events) with log file validation, delivered to the log bucket, whose policy
-//! lets only this trail (and CloudFront's standard logging) write there.
+//! data events only, selected by advanced event selectors: no management events, so no
+//! paid copy of them) with log file validation, delivered to the log bucket, whose
+//! policy lets only this trail (and CloudFront's standard logging) write there. A claim
+//! may point at an existing trail or event data store instead (accounts have at most 5
+//! trails per region).
 
 use serde_json::{Value, json};
 
@@ -18,10 +21,15 @@ const TRAIL_PREFIX: &str = "cloudtrail";
 
 pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
     let mut out = vec![(LOGS_POLICY.to_string(), logs_bucket_policy(ctx))];
-    if ctx.spec.audit.enabled {
+    if own_trail(ctx) {
         out.push((TRAIL.to_string(), trail(ctx)));
     }
     out
+}
+
+/// Whether this claim creates its own trail.
+fn own_trail(ctx: &Ctx) -> bool {
+    ctx.spec.audit.enabled && ctx.spec.audit.existing_trail.is_none()
 }
 
 /// The AWS account, read from an observed ARN (an IAM role's: `arn:aws:iam::<id>:role/..`).
@@ -50,7 +58,7 @@ fn logs_bucket_policy(ctx: &Ctx) -> Build {
             trail_name(ctx)
         );
         let mut statements = Vec::new();
-        if ctx.spec.audit.enabled {
+        if own_trail(ctx) {
             let condition = json!({"StringEquals": {"AWS:SourceArn": trail_arn}});
             statements.push(json!({
                 "Sid": "CloudTrailAclCheck",
@@ -95,7 +103,8 @@ fn trail(ctx: &Ctx) -> Build {
         "logs-policy ready (CloudTrail checks it on create)",
     );
     inputs.build(|| {
-        let data: Vec<Value> = originals(ctx)
+        // Writes to objects of our three originals buckets, nothing else.
+        let objects: Vec<Value> = originals(ctx)
             .iter()
             .map(|b| json!(format!("{}/", iam::bucket_arn(&b.bucket))))
             .collect();
@@ -109,14 +118,19 @@ fn trail(ctx: &Ctx) -> Build {
                 "region": ctx.spec.regions.primary.as_str(),
                 "s3BucketNameSelector": select(LOGS),
                 "s3KeyPrefix": TRAIL_PREFIX,
+                // The buckets are in three regions.
                 "isMultiRegionTrail": true,
-                "includeGlobalServiceEvents": true,
+                "includeGlobalServiceEvents": false,
                 "enableLogFileValidation": true,
                 "enableLogging": true,
-                "eventSelector": [{
-                    "readWriteType": "WriteOnly",
-                    "includeManagementEvents": true,
-                    "dataResource": [{"type": "AWS::S3::Object", "values": data}],
+                "advancedEventSelector": [{
+                    "name": "Writes to ImageCDN originals",
+                    "fieldSelector": [
+                        {"field": "eventCategory", "equals": ["Data"]},
+                        {"field": "resources.type", "equals": ["AWS::S3::Object"]},
+                        {"field": "readOnly", "equals": ["false"]},
+                        {"field": "resources.ARN", "startsWith": objects},
+                    ],
                 }],
                 "tags": tags(ctx, TRAIL),
             }),
