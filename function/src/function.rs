@@ -65,8 +65,23 @@ pub fn run(req: &RunFunctionRequest) -> RunFunctionResponse {
         return rsp;
     }
 
+    let claim_namespace = composite
+        .pointer("/metadata/labels/crossplane.io~1claim-namespace")
+        .and_then(Value::as_str)
+        .filter(|ns| !ns.is_empty());
+    let errors = validate::check_namespaces(&spec, claim_namespace);
+    if !errors.is_empty() {
+        let message = errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        fatal(&mut rsp, format!("invalid ImageCDN: {message}"));
+        return rsp;
+    }
+
     let observed = observed_resources(req);
-    let composition = compose::compose(&spec, name, &observed);
+    let composition = compose::compose(&spec, name, claim_namespace, &observed);
 
     for (name, body) in &composition.resources {
         let desired = response::desired_composed(&mut rsp, name.clone());

@@ -449,9 +449,11 @@ pub struct SecretKeyRef {
     /// The Secret's name.
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
-    /// The Secret's namespace.
+    /// The Secret's namespace: the claim's own (the default). A claim may not read
+    /// another namespace's Secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 63))]
-    pub namespace: String,
+    pub namespace: Option<String>,
     /// The key within the Secret.
     #[serde(default = "default_pem_key")]
     #[schemars(length(min = 1, max = 253))]
@@ -728,17 +730,20 @@ pub struct ProviderConfig {
     #[serde(default = "default_config_name")]
     #[schemars(length(min = 1, max = 253))]
     pub kubernetes: String,
-    /// Namespace for those Secrets; provider-aws must be allowed to read it.
-    #[serde(default = "default_secret_namespace")]
+    /// Namespace for those Secrets: the claim's own (the default; a claim may not write
+    /// into another namespace), or `crossplane-system` for a composite created without a
+    /// claim. provider-kubernetes must be allowed to write Secrets there and provider-aws
+    /// to read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 63))]
-    pub secret_namespace: String,
+    pub secret_namespace: Option<String>,
 }
+
+/// Where Secrets go for a composite created without a claim.
+pub const NO_CLAIM_SECRET_NAMESPACE: &str = "crossplane-system";
 
 fn default_config_name() -> String {
     "default".into()
-}
-fn default_secret_namespace() -> String {
-    "crossplane-system".into()
 }
 
 impl Default for ProviderConfig {
@@ -746,7 +751,7 @@ impl Default for ProviderConfig {
         ProviderConfig {
             aws: default_config_name(),
             kubernetes: default_config_name(),
-            secret_namespace: default_secret_namespace(),
+            secret_namespace: None,
         }
     }
 }

@@ -155,13 +155,46 @@ pub fn check(spec: &ImageCdnSpec) -> Vec<FieldError> {
             "spec.providerConfig.kubernetes",
             &spec.provider_config.kubernetes,
         ),
-        (
-            "spec.providerConfig.secretNamespace",
-            &spec.provider_config.secret_namespace,
-        ),
     ] {
         if value.is_empty() {
             errs.push(path, "must not be empty");
+        }
+    }
+    errs.0
+}
+
+/// The namespace rules, which need to know the claim (`crossplane.io/claim-namespace`
+/// on the composite): a claim reads and writes Secrets in its own namespace only, so one
+/// team's claim can neither load another namespace's Secret into a CloudFront public key
+/// nor have provider-kubernetes write into another namespace. A composite created
+/// without a claim (by a platform team) may name any namespace, and must name the
+/// namespace of each key Secret.
+pub fn check_namespaces(spec: &ImageCdnSpec, claim_namespace: Option<&str>) -> Vec<FieldError> {
+    let mut errs = Errors::default();
+    let mut check = |path: String, value: Option<&String>| {
+        match (claim_namespace, value) {
+        (Some(claim), Some(v)) if v != claim => errs.push(
+            path,
+            format!("must be the claim's own namespace {claim:?} (or left out): a claim may not use Secrets of namespace {v:?}"),
+        ),
+        (_, Some(v)) if v.is_empty() => errs.push(path, "must not be empty"),
+        (None, None) if path.ends_with(".secretRef.namespace") => errs.push(
+            path,
+            "required when the composite has no claim (there is no claim namespace to default to)",
+        ),
+        _ => {}
+    }
+    };
+    check(
+        "spec.providerConfig.secretNamespace".into(),
+        spec.provider_config.secret_namespace.as_ref(),
+    );
+    for (i, t) in spec.tenants.iter().enumerate() {
+        for (k, key) in t.public_keys.iter().enumerate() {
+            check(
+                format!("spec.tenants[{i}].publicKeys[{k}].secretRef.namespace"),
+                key.secret_ref.namespace.as_ref(),
+            );
         }
     }
     errs.0
@@ -448,11 +481,7 @@ fn check_tenants(spec: &ImageCdnSpec, errs: &mut Errors) {
                     format!("duplicate key name {:?}", key.name),
                 );
             }
-            for (field, value) in [
-                ("name", &key.secret_ref.name),
-                ("namespace", &key.secret_ref.namespace),
-                ("key", &key.secret_ref.key),
-            ] {
+            for (field, value) in [("name", &key.secret_ref.name), ("key", &key.secret_ref.key)] {
                 if value.is_empty() {
                     errs.push(
                         format!("spec.tenants[{i}].publicKeys[{k}].secretRef.{field}"),

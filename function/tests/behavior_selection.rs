@@ -61,7 +61,7 @@ impl Rng {
 
 fn claim() -> Value {
     let mut composite = common::composite("complete.yaml");
-    let key = json!([{"name": "key-2026", "secretRef": {"name": "k", "namespace": "team", "key": "public.pem"}}]);
+    let key = json!([{"name": "key-2026", "secretRef": {"name": "k", "key": "public.pem"}}]);
     composite["spec"]["tenants"] = TENANTS
         .iter()
         .map(|(name, prefix, signed)| {

@@ -195,6 +195,18 @@ fn bad_claims_get_a_fatal_result_naming_the_field() {
             "spec.customDomain.hostedZoneId",
         ),
         (
+            "a key Secret of another namespace",
+            "/spec/tenants/1/publicKeys/0/secretRef/namespace",
+            json!("team-payments"),
+            "spec.tenants[1].publicKeys[0].secretRef.namespace: must be the claim's own namespace \"team-media\"",
+        ),
+        (
+            "Secrets written into another namespace",
+            "/spec/providerConfig/secretNamespace",
+            json!("kube-system"),
+            "spec.providerConfig.secretNamespace: must be the claim's own namespace",
+        ),
+        (
             "existing trail that is not a CloudTrail ARN",
             "/spec/audit/existingTrail",
             json!("arn:aws:s3:::audit-bucket"),
@@ -558,5 +570,61 @@ fn originals_are_kept_on_deletion_unless_asked() {
         d["originals-primary"]["spec"]["forProvider"]["forceDestroy"],
         json!(false),
         "never force-delete originals"
+    );
+}
+
+/// Secrets default to the claim's namespace; a composite created without a claim puts
+/// the function code in `crossplane-system` and must name each key Secret's namespace.
+#[test]
+fn secrets_stay_in_the_claims_namespace() {
+    let rsp = run(&composite("complete.yaml"), &full_observed());
+    assert!(
+        fatal_messages(&rsp).is_empty(),
+        "{:?}",
+        fatal_messages(&rsp)
+    );
+    let d = desired(&rsp);
+    assert_eq!(
+        d["viewer-function-code"]["spec"]["forProvider"]["manifest"]["metadata"]["namespace"],
+        "team-media"
+    );
+    assert_eq!(
+        d["viewer-function"]["spec"]["forProvider"]["codeSecretRef"]["namespace"],
+        "team-media"
+    );
+    assert_eq!(
+        d["tenant-partners-key-key-2026"]["spec"]["forProvider"]["encodedKeySecretRef"]["namespace"],
+        "team-media"
+    );
+
+    let mut xr = composite("complete.yaml");
+    xr["metadata"]["labels"]
+        .as_object_mut()
+        .unwrap()
+        .remove("crossplane.io/claim-namespace");
+    let rsp = run(&xr, &full_observed());
+    assert_eq!(
+        fatal_messages(&rsp),
+        vec!["invalid ImageCDN: spec.tenants[1].publicKeys[0].secretRef.namespace: required when the composite has no claim (there is no claim namespace to default to)".to_string()]
+    );
+    set(
+        &mut xr,
+        "/spec/tenants/1/publicKeys/0/secretRef/namespace",
+        json!("security"),
+    );
+    let rsp = run(&xr, &full_observed());
+    assert!(
+        fatal_messages(&rsp).is_empty(),
+        "{:?}",
+        fatal_messages(&rsp)
+    );
+    let d = desired(&rsp);
+    assert_eq!(
+        d["viewer-function-code"]["spec"]["forProvider"]["manifest"]["metadata"]["namespace"],
+        "crossplane-system"
+    );
+    assert_eq!(
+        d["tenant-partners-key-key-2026"]["spec"]["forProvider"]["encodedKeySecretRef"]["namespace"],
+        "security"
     );
 }

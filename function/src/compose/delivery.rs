@@ -162,7 +162,7 @@ fn function_code_secret(ctx: &Ctx, audience: Audience, code: &str) -> Value {
                     "kind": "Secret",
                     "metadata": {
                         "name": secret_name,
-                        "namespace": ctx.spec.provider_config.secret_namespace,
+                        "namespace": ctx.secret_namespace(),
                         "labels": {"app.kubernetes.io/managed-by": "function-imagecdn"},
                     },
                     "type": "Opaque",
@@ -196,7 +196,7 @@ fn viewer_function(ctx: &Ctx, audience: Audience, code: &str) -> Value {
             "comment": format!("ImageCDN viewer-request normalizer ({serves}) sha256:{short}"),
             "codeSecretRef": {
                 "name": ctx.names.cloudfront(&format!("{role}-code")),
-                "namespace": ctx.spec.provider_config.secret_namespace,
+                "namespace": ctx.secret_namespace(),
                 "key": CODE_KEY,
             },
         }),

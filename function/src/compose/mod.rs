@@ -35,6 +35,30 @@ pub struct Ctx<'a> {
     pub spec: &'a ImageCdnSpec,
     pub names: Names,
     pub observed: &'a Observed,
+    /// The claim's namespace (`crossplane.io/claim-namespace`), when there is a claim.
+    pub claim_namespace: Option<&'a str>,
+}
+
+impl Ctx<'_> {
+    /// Where the composed Secrets (function code) go: the claim's namespace unless the
+    /// spec names one (validated to be the same), `crossplane-system` without a claim.
+    pub fn secret_namespace(&self) -> String {
+        self.spec
+            .provider_config
+            .secret_namespace
+            .clone()
+            .or(self.claim_namespace.map(str::to_string))
+            .unwrap_or_else(|| crate::spec::NO_CLAIM_SECRET_NAMESPACE.to_string())
+    }
+
+    /// The namespace of a key Secret: as given, else the claim's.
+    pub fn key_namespace(&self, secret: &crate::spec::SecretKeyRef) -> String {
+        secret
+            .namespace
+            .clone()
+            .or(self.claim_namespace.map(str::to_string))
+            .unwrap_or_else(|| crate::spec::NO_CLAIM_SECRET_NAMESPACE.to_string())
+    }
 }
 
 /// The outcome of one builder.
@@ -76,11 +100,17 @@ impl Composition {
 }
 
 /// Builds every resource of the claim.
-pub fn compose(spec: &ImageCdnSpec, composite_name: &str, observed: &Observed) -> Composition {
+pub fn compose(
+    spec: &ImageCdnSpec,
+    composite_name: &str,
+    claim_namespace: Option<&str>,
+    observed: &Observed,
+) -> Composition {
     let ctx = Ctx {
         spec,
         names: Names::new(composite_name),
         observed,
+        claim_namespace,
     };
     let mut out = Composition::default();
     for (name, build) in storage::build(&ctx)

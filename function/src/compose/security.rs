@@ -295,7 +295,7 @@ fn signing_keys(ctx: &Ctx, tenant: &Tenant) -> Vec<(String, Build)> {
                     "comment": format!("ImageCDN signing key {} of tenant {}", k.name, tenant.name),
                     "encodedKeySecretRef": {
                         "name": k.secret_ref.name,
-                        "namespace": k.secret_ref.namespace,
+                        "namespace": ctx.key_namespace(&k.secret_ref),
                         "key": k.secret_ref.key,
                     },
                 }),
