@@ -46,3 +46,17 @@ def test_every_policy_is_linted_clean(rendered):
 def test_parliament_does_flag_a_bad_policy():
     bad = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObjekt","Resource":"*"}]}'
     assert analyze_policy_string(bad).findings
+
+
+def test_the_provider_prerequisites_policy_is_linted_clean():
+    """What the provider's own AWS credentials need beyond the obvious create/update/
+    delete permissions of each kind (package/provider-aws-prerequisites.json, listed in
+    the README): passing roles, Lambda@Edge replication and its service-linked roles,
+    WAF log delivery, CloudFront standard logging."""
+    text = (REPO_ROOT / "package" / "provider-aws-prerequisites.json").read_text()
+    doc = json.loads(text)
+    actions = {a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    for needed in ("iam:PassRole", "lambda:GetFunction", "lambda:EnableReplication", "iam:CreateServiceLinkedRole"):
+        assert needed in actions, needed
+    findings = analyze_policy_string(text, include_community_auditors=False, ignore_private_auditors=True).findings
+    assert not findings, [f"{f.issue} {f.detail} {f.location}" for f in findings]
