@@ -94,6 +94,48 @@ pub const ORIGIN_SHIELD_REGIONS: &[&str] = &[
     "us-west-2",
 ];
 
+/// The Origin Shield region for an origin in `region`: AWS's published recommendation
+/// (CloudFront Developer Guide, "Choosing the AWS Region for Origin Shield", as encoded in
+/// AWS's own `aws-samples/image-optimization`) for the 20 regions it lists; for the
+/// regions it does not list, the geographically nearest region with a regional edge
+/// cache (our choice, marked `*`).
+pub fn recommended_origin_shield(region: &str) -> &'static str {
+    match region {
+        // Regions with a regional edge cache shield themselves.
+        "us-east-1" => "us-east-1",
+        "us-east-2" => "us-east-2",
+        "us-west-2" => "us-west-2",
+        "ap-south-1" => "ap-south-1",
+        "ap-northeast-1" => "ap-northeast-1",
+        "ap-northeast-2" => "ap-northeast-2",
+        "ap-southeast-1" => "ap-southeast-1",
+        "ap-southeast-2" => "ap-southeast-2",
+        "eu-central-1" => "eu-central-1",
+        "eu-west-1" => "eu-west-1",
+        "eu-west-2" => "eu-west-2",
+        "sa-east-1" => "sa-east-1",
+        // AWS's table.
+        "us-west-1" => "us-west-2",
+        "af-south-1" => "eu-west-1",
+        "ap-east-1" => "ap-southeast-1",
+        "ca-central-1" => "us-east-1",
+        "eu-south-1" => "eu-central-1",
+        "eu-west-3" => "eu-west-2",
+        "eu-north-1" => "eu-west-2",
+        "me-south-1" => "ap-south-1",
+        // * Not in AWS's table: the nearest region with a regional edge cache.
+        "ap-east-2" | "ap-northeast-3" => "ap-northeast-1",
+        "ap-south-2" | "me-central-1" => "ap-south-1",
+        "ap-southeast-3" | "ap-southeast-5" | "ap-southeast-7" => "ap-southeast-1",
+        "ap-southeast-4" => "ap-southeast-2",
+        "ca-west-1" => "us-west-2",
+        "eu-central-2" | "il-central-1" => "eu-central-1",
+        "eu-south-2" => "eu-west-2",
+        "mx-central-1" => "us-east-2",
+        _ => "us-east-1",
+    }
+}
+
 /// The claim's `spec`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -184,9 +226,10 @@ pub struct Regions {
     #[schemars(length(min = 2, max = 2))]
     pub replicas: Vec<AwsRegion>,
 
-    /// The Origin Shield region: concurrent misses for one cache key collapse here. Pick the
-    /// shield region closest to the primary. Defaults to the primary region when it has a
-    /// regional edge cache.
+    /// The primary's Origin Shield region: concurrent misses for one cache key collapse
+    /// here. Defaults to AWS's recommendation for the primary region. (The failover
+    /// origin always uses the recommendation for its own region, so that an outage of the
+    /// primary's shield region does not take the failover path down with it.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_shield: Option<OriginShieldRegion>,
 }
@@ -213,14 +256,11 @@ impl Default for Regions {
 }
 
 impl Regions {
-    /// The Origin Shield region actually used: the explicit one, else the primary when it
-    /// can be a shield, else none (the caller reports that as a claim error).
-    pub fn effective_origin_shield(&self) -> Option<&str> {
+    /// The primary's Origin Shield region: the explicit one, else the recommendation.
+    pub fn effective_origin_shield(&self) -> &str {
         match &self.origin_shield {
-            Some(r) => Some(r.0.as_str()),
-            None => ORIGIN_SHIELD_REGIONS
-                .contains(&self.primary.0.as_str())
-                .then_some(self.primary.0.as_str()),
+            Some(r) => r.0.as_str(),
+            None => recommended_origin_shield(self.primary.0.as_str()),
         }
     }
 }

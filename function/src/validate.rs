@@ -234,15 +234,6 @@ fn check_regions(spec: &ImageCdnSpec, errs: &mut Errors) {
             );
         }
     }
-    if r.effective_origin_shield().is_none() {
-        errs.push(
-            "spec.regions.originShield",
-            format!(
-                "required: the primary region {} cannot host Origin Shield; name the nearest region that can",
-                r.primary
-            ),
-        );
-    }
 }
 
 fn check_transform(spec: &ImageCdnSpec, errs: &mut Errors) {

@@ -127,6 +127,7 @@ fn full_graph_holds_every_resource() {
         ("renderer-function", "Function"),
         ("renderer-log-group", "Group"),
         ("edge-log-group", "Group"),
+        ("edge-log-group-failover", "Group"),
         ("web-acl", "WebACL"),
         ("waf-log-group", "Group"),
         ("waf-logging", "WebACLLoggingConfiguration"),

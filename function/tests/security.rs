@@ -455,3 +455,55 @@ fn an_existing_trail_replaces_ours() {
         .unwrap();
     assert!(!policy.contains("cloudtrail.amazonaws.com"), "{policy}");
 }
+
+/// Each origin goes through the Origin Shield region recommended for its own bucket's
+/// region (the primary's as the claim says), so an outage of the primary's shield region
+/// does not take the failover path with it.
+#[test]
+fn each_origin_has_its_own_origin_shield() {
+    use function_imagecdn::spec::{AWS_REGIONS, ORIGIN_SHIELD_REGIONS, recommended_origin_shield};
+    for region in AWS_REGIONS {
+        assert!(
+            ORIGIN_SHIELD_REGIONS.contains(&recommended_origin_shield(region)),
+            "{region}"
+        );
+    }
+    // AWS's published pairs.
+    for (origin, shield) in [
+        ("us-west-1", "us-west-2"),
+        ("af-south-1", "eu-west-1"),
+        ("ap-east-1", "ap-southeast-1"),
+        ("ca-central-1", "us-east-1"),
+        ("eu-south-1", "eu-central-1"),
+        ("eu-west-3", "eu-west-2"),
+        ("eu-north-1", "eu-west-2"),
+        ("me-south-1", "ap-south-1"),
+        ("eu-west-1", "eu-west-1"),
+    ] {
+        assert_eq!(recommended_origin_shield(origin), shield, "{origin}");
+    }
+    let r = full();
+    let origins = r["distribution"]["spec"]["forProvider"]["origin"]
+        .as_array()
+        .unwrap();
+    let shield = |id: &str| {
+        origins.iter().find(|o| o["originId"] == id).unwrap()["originShield"]["originShieldRegion"]
+            .clone()
+    };
+    // complete.yaml: primary us-east-1 (explicit shield us-east-1), failover replica eu-west-1.
+    assert_eq!(shield("originals-primary"), json!("us-east-1"));
+    assert_eq!(shield("originals-replica-1"), json!("eu-west-1"));
+    assert_eq!(shield("variants"), json!("us-east-1"));
+    let mut xr = composite("complete.yaml");
+    set(
+        &mut xr,
+        "/spec/regions/replicas",
+        json!(["eu-north-1", "ap-northeast-1"]),
+    );
+    let r = render_resources(&xr, &full_observed()).unwrap();
+    let origin = r["distribution"]["spec"]["forProvider"]["origin"][1].clone();
+    assert_eq!(
+        origin["originShield"]["originShieldRegion"],
+        json!("eu-west-2")
+    );
+}

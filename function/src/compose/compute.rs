@@ -197,39 +197,44 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
     out.push((RENDERER_FUNCTION.into(), Build::Ready(renderer_function)));
 
     // The log groups Lambda would otherwise create without a retention: the renderer's,
-    // and the edge function's in the Origin Shield region, where CloudFront runs
+    // and the edge function's in each Origin Shield region, where CloudFront runs
     // origin-request functions when Origin Shield is on (their group is named after the
-    // function's home region, us-east-1).
-    let shield = ctx
-        .spec
-        .regions
-        .effective_origin_shield()
-        .unwrap_or(primary)
-        .to_string();
-    for (component, region, name) in [
+    // function's home region, us-east-1): the primary's shield and the failover origin's.
+    let primary_shield = ctx.spec.regions.effective_origin_shield().to_string();
+    let failover_shield =
+        crate::spec::recommended_origin_shield(all_originals[1].region.as_str()).to_string();
+    let mut groups = vec![
         (
-            RENDERER_LOG_GROUP,
+            RENDERER_LOG_GROUP.to_string(),
             primary.to_string(),
             format!("/aws/lambda/{renderer_name}"),
         ),
         (
-            EDGE_LOG_GROUP,
-            shield,
+            EDGE_LOG_GROUP.to_string(),
+            primary_shield.clone(),
             format!("/aws/lambda/{EDGE_REGION}.{edge_name}"),
         ),
-    ] {
+    ];
+    if failover_shield != primary_shield {
+        groups.push((
+            format!("{EDGE_LOG_GROUP}-failover"),
+            failover_shield,
+            format!("/aws/lambda/{EDGE_REGION}.{edge_name}"),
+        ));
+    }
+    for (component, region, name) in groups {
         out.push((
-            component.into(),
+            component.clone(),
             Build::Ready(managed(
                 ctx,
-                component,
+                &component,
                 "cloudwatchlogs.aws.upbound.io/v1beta1",
                 "Group",
                 Some(&name),
                 json!({
                     "region": region,
                     "retentionInDays": super::security::retention_days(ctx.spec.audit.retention_days),
-                    "tags": tags(ctx, component),
+                    "tags": tags(ctx, &component),
                 }),
             )),
         ));

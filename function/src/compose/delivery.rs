@@ -244,25 +244,29 @@ fn distribution(ctx: &Ctx) -> Build {
     let this = DISTRIBUTION;
     let mut inputs = Inputs::default();
     let buckets = originals(ctx);
-    let shield_region = ctx
-        .spec
-        .regions
-        .effective_origin_shield()
-        .unwrap_or(ctx.spec.regions.primary.as_str())
-        .to_string();
+    // The primary's shield as the claim says; every other origin the one recommended for
+    // its own bucket's region, so failover does not depend on the primary's shield region.
+    let shield_of = |component: &str, region: &str| -> String {
+        if component == buckets[0].component || component == VARIANTS {
+            ctx.spec.regions.effective_origin_shield().to_string()
+        } else {
+            crate::spec::recommended_origin_shield(region).to_string()
+        }
+    };
     let headers = edge_settings_headers(ctx);
 
     // Origins: the primary and first replica form the failover group; the variants
     // bucket is where the edge points CloudFront for variants too large to return inline.
+    let primary = ctx.spec.regions.primary.as_str();
     let origin_components = [
-        buckets[0].component.as_str(),
-        buckets[1].component.as_str(),
-        VARIANTS,
+        (buckets[0].component.as_str(), buckets[0].region.as_str()),
+        (buckets[1].component.as_str(), buckets[1].region.as_str()),
+        (VARIANTS, primary),
     ];
     let origins: Vec<Value> = origin_components
         .iter()
         .enumerate()
-        .map(|(i, component)| {
+        .map(|(i, (component, region))| {
             let domain = inputs.need(
                 ctx,
                 this,
@@ -274,7 +278,7 @@ fn distribution(ctx: &Ctx) -> Build {
                 "originId": component,
                 "domainName": domain,
                 "originAccessControlIdSelector": select(OAC),
-                "originShield": {"enabled": true, "originShieldRegion": shield_region},
+                "originShield": {"enabled": true, "originShieldRegion": shield_of(component, region)},
                 "connectionAttempts": 2,
                 "connectionTimeout": 5,
                 "customHeader": headers,
