@@ -30,6 +30,16 @@ impl FunctionRunnerService for ImageCdnFunction {
     }
 }
 
+/// The fatal message for a bad claim: every field error, each naming its field.
+fn invalid(errors: &[validate::FieldError]) -> String {
+    let message = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    format!("invalid ImageCDN: {message}")
+}
+
 /// Runs the function: never panics, and reports a bad claim as a fatal result that
 /// names the field, leaving the desired state as the request had it.
 pub fn run(req: &RunFunctionRequest) -> RunFunctionResponse {
@@ -44,12 +54,7 @@ pub fn run(req: &RunFunctionRequest) -> RunFunctionResponse {
     let spec = match validate::parse_spec(composite.get("spec")) {
         Ok(spec) => spec,
         Err(errors) => {
-            let message = errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
-            fatal(&mut rsp, format!("invalid ImageCDN: {message}"));
+            fatal(&mut rsp, invalid(&errors));
             return rsp;
         }
     };
@@ -71,12 +76,7 @@ pub fn run(req: &RunFunctionRequest) -> RunFunctionResponse {
         .filter(|ns| !ns.is_empty());
     let errors = validate::check_namespaces(&spec, claim_namespace);
     if !errors.is_empty() {
-        let message = errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
-        fatal(&mut rsp, format!("invalid ImageCDN: {message}"));
+        fatal(&mut rsp, invalid(&errors));
         return rsp;
     }
 
