@@ -171,29 +171,22 @@ pub fn check(spec: &ImageCdnSpec) -> Vec<FieldError> {
 /// namespace of each key Secret.
 pub fn check_namespaces(spec: &ImageCdnSpec, claim_namespace: Option<&str>) -> Vec<FieldError> {
     let mut errs = Errors::default();
-    let mut check = |path: String, value: Option<&String>| {
-        match (claim_namespace, value) {
-        (Some(claim), Some(v)) if v != claim => errs.push(
-            path,
-            format!("must be the claim's own namespace {claim:?} (or left out): a claim may not use Secrets of namespace {v:?}"),
-        ),
-        (_, Some(v)) if v.is_empty() => errs.push(path, "must not be empty"),
-        (None, None) if path.ends_with(".secretRef.namespace") => errs.push(
-            path,
-            "required when the composite has no claim (there is no claim namespace to default to)",
-        ),
-        _ => {}
-    }
+    let mut check = |path: String, value: Option<&String>, required_without_claim: bool| {
+        if let Some(message) = namespace_problem(claim_namespace, value, required_without_claim) {
+            errs.push(path, message);
+        }
     };
     check(
         "spec.providerConfig.secretNamespace".into(),
         spec.provider_config.secret_namespace.as_ref(),
+        false,
     );
     for (i, t) in spec.tenants.iter().enumerate() {
         for (k, key) in t.public_keys.iter().enumerate() {
             check(
                 format!("spec.tenants[{i}].publicKeys[{k}].secretRef.namespace"),
                 key.secret_ref.namespace.as_ref(),
+                true,
             );
         }
     }
@@ -630,6 +623,27 @@ fn is_cloudtrail_arn(arn: &str) -> bool {
                 && n.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b))
         })
+}
+
+/// What is wrong with a namespace field, given the claim's namespace (if any).
+fn namespace_problem(
+    claim: Option<&str>,
+    value: Option<&String>,
+    required_without_claim: bool,
+) -> Option<String> {
+    match (claim, value) {
+        (_, Some(v)) if v.is_empty() => {
+            Some("must not be empty (leave it out for the claim's namespace)".into())
+        }
+        (Some(claim), Some(v)) if v != claim => Some(format!(
+            "must be the claim's own namespace {claim:?} (or left out): a claim may not use Secrets of namespace {v:?}"
+        )),
+        (None, None) if required_without_claim => Some(
+            "required when the composite has no claim (there is no claim namespace to default to)"
+                .into(),
+        ),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

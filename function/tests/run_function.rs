@@ -201,6 +201,12 @@ fn bad_claims_get_a_fatal_result_naming_the_field() {
             "spec.tenants[1].publicKeys[0].secretRef.namespace: must be the claim's own namespace \"team-media\"",
         ),
         (
+            "an empty Secret namespace",
+            "/spec/providerConfig/secretNamespace",
+            json!(""),
+            "spec.providerConfig.secretNamespace: must not be empty",
+        ),
+        (
             "Secrets written into another namespace",
             "/spec/providerConfig/secretNamespace",
             json!("kube-system"),
@@ -577,24 +583,28 @@ fn originals_are_kept_on_deletion_unless_asked() {
 /// the function code in `crossplane-system` and must name each key Secret's namespace.
 #[test]
 fn secrets_stay_in_the_claims_namespace() {
-    let rsp = run(&composite("complete.yaml"), &full_observed());
-    assert!(
-        fatal_messages(&rsp).is_empty(),
-        "{:?}",
-        fatal_messages(&rsp)
-    );
-    let d = desired(&rsp);
+    // (function code Secret, key Secret) namespaces of a successful render.
+    let namespaces = |xr: &Value| {
+        let rsp = run(xr, &full_observed());
+        assert!(
+            fatal_messages(&rsp).is_empty(),
+            "{:?}",
+            fatal_messages(&rsp)
+        );
+        let d = desired(&rsp);
+        let code =
+            &d["viewer-function-code"]["spec"]["forProvider"]["manifest"]["metadata"]["namespace"];
+        assert_eq!(
+            &d["viewer-function"]["spec"]["forProvider"]["codeSecretRef"]["namespace"], code,
+            "the function reads its code where it was written"
+        );
+        let key = &d["tenant-partners-key-key-2026"]["spec"]["forProvider"]["encodedKeySecretRef"]
+            ["namespace"];
+        (code.clone(), key.clone())
+    };
     assert_eq!(
-        d["viewer-function-code"]["spec"]["forProvider"]["manifest"]["metadata"]["namespace"],
-        "team-media"
-    );
-    assert_eq!(
-        d["viewer-function"]["spec"]["forProvider"]["codeSecretRef"]["namespace"],
-        "team-media"
-    );
-    assert_eq!(
-        d["tenant-partners-key-key-2026"]["spec"]["forProvider"]["encodedKeySecretRef"]["namespace"],
-        "team-media"
+        namespaces(&composite("complete.yaml")),
+        (json!("team-media"), json!("team-media"))
     );
 
     let mut xr = composite("complete.yaml");
@@ -612,19 +622,8 @@ fn secrets_stay_in_the_claims_namespace() {
         "/spec/tenants/1/publicKeys/0/secretRef/namespace",
         json!("security"),
     );
-    let rsp = run(&xr, &full_observed());
-    assert!(
-        fatal_messages(&rsp).is_empty(),
-        "{:?}",
-        fatal_messages(&rsp)
-    );
-    let d = desired(&rsp);
     assert_eq!(
-        d["viewer-function-code"]["spec"]["forProvider"]["manifest"]["metadata"]["namespace"],
-        "crossplane-system"
-    );
-    assert_eq!(
-        d["tenant-partners-key-key-2026"]["spec"]["forProvider"]["encodedKeySecretRef"]["namespace"],
-        "security"
+        namespaces(&xr),
+        (json!("crossplane-system"), json!("security"))
     );
 }

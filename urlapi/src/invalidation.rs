@@ -12,8 +12,6 @@
 //! (`States.DataLimitExceeded`, which no `Catch` can handle), so a batch is also
 //! capped by its serialized size, whatever the key lengths.
 
-use sha2::{Digest, Sha256};
-
 use crate::layout::invalidation_paths;
 
 /// Per-distribution limits on invalidations in progress, and the largest batch.
@@ -147,19 +145,9 @@ pub fn plan(pending: &[Takedown], in_progress: InProgress, quotas: Quotas) -> Pl
 /// so the reference must be the same only when the same batch is retried: a repeated
 /// takedown of the same original (same paths, new entry) gets a new one.
 pub fn caller_reference(entries: &[String]) -> String {
-    let mut sorted: Vec<&String> = entries.iter().collect();
+    let mut sorted: Vec<&[u8]> = entries.iter().map(|e| e.as_bytes()).collect();
     sorted.sort();
-    let mut h = Sha256::new();
-    for e in sorted {
-        h.update(e.as_bytes());
-        h.update([0]);
-    }
-    let hex: String = h
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = crate::digest::sha256_hex(&sorted, 16);
     format!("imagecdn-{hex}-{}", entries.len())
 }
 

@@ -15,9 +15,10 @@
 //! (`d/` and `v/` never meet), decided by the key alone so the edge and the renderer
 //! always agree.
 
-use sha2::{Digest, Sha256};
+use serde::{Deserialize, Serialize};
 
 use crate::canonical::Canonical;
+use crate::digest::sha256_hex;
 use crate::percent::encode_component;
 
 /// S3's limit on an object key, in bytes of UTF-8.
@@ -33,11 +34,7 @@ pub fn variant_prefix(original_key: &str) -> String {
     if "v/".len() + encoded.len() + 1 + MAX_CANONICAL_QUERY <= MAX_S3_KEY_BYTES {
         format!("v/{encoded}/")
     } else {
-        let digest: String = Sha256::digest(original_key.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("d/{digest}/")
+        format!("d/{}/", sha256_hex(&[original_key.as_bytes()], 32))
     }
 }
 
@@ -46,6 +43,28 @@ pub fn variant_prefix(original_key: &str) -> String {
 pub fn variant_key(original_key: &str, canonical: &Canonical) -> Option<String> {
     let query = canonical.to_string();
     (!query.is_empty()).then(|| format!("{}{query}", variant_prefix(original_key)))
+}
+
+/// Where the edge asks the regional renderer for a variant it answered with a stand-in
+/// (too costly for the edge in its format): one object per variant, so repeated misses
+/// rewrite the same request.
+pub const RENDER_REQUEST_PREFIX: &str = "_render/";
+
+/// The body of a render request: written by the edge (through the wasm module), read by
+/// the renderer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RenderRequest {
+    pub original_key: String,
+    pub query: String,
+}
+
+/// The variants-bucket key of the render request for `variant_key`.
+pub fn render_request_key(variant_key: &str) -> String {
+    format!(
+        "{RENDER_REQUEST_PREFIX}{}.json",
+        sha256_hex(&[variant_key.as_bytes()], 32)
+    )
 }
 
 /// The canonical query a variant key was made from (either layout).

@@ -16,6 +16,7 @@
 pub mod canonical;
 pub mod cloudfront;
 pub mod definition;
+pub mod digest;
 pub mod invalidation;
 pub mod layout;
 pub mod normalize;

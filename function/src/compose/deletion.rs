@@ -225,7 +225,8 @@ pub fn usage(resources: &BTreeMap<String, Value>, by: &str, of: &str) -> (String
     let v = json!({
         "apiVersion": USAGE_API_VERSION,
         "kind": "Usage",
-        "metadata": {"labels": {COMPONENT_LABEL: label_value(&name)}},
+        // Label values are at most 63 characters.
+        "metadata": {"labels": {COMPONENT_LABEL: crate::names::fit(&[&name], 63)}},
         "spec": {
             "of": reference(of),
             "by": reference(by),
@@ -234,20 +235,6 @@ pub fn usage(resources: &BTreeMap<String, Value>, by: &str, of: &str) -> (String
         },
     });
     (name, v)
-}
-
-/// A label value (at most 63 characters): the name, or its start and a digest.
-fn label_value(name: &str) -> String {
-    use sha2::{Digest, Sha256};
-    if name.len() <= 63 {
-        return name.to_string();
-    }
-    let digest: String = Sha256::digest(name.as_bytes())
-        .iter()
-        .take(4)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{}-{digest}", name[..54].trim_end_matches('-'))
 }
 
 /// Whether the resources a Usage names are both still desired.

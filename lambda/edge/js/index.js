@@ -25,7 +25,6 @@
  * construction: the only buckets ever read are the chosen origin's and those named in
  * the origin config, and keys are validated by the same Rust code as the URL API.
  */
-const crypto = require('crypto');
 const { Engine } = require('./engine');
 const { presignGet, keyPath } = require('./presign');
 
@@ -35,8 +34,6 @@ const SHORT_CACHE_CONTROL = 'public, max-age=60';
 const NO_STORE = 'no-store';
 /** Metadata naming the ETag of the original a variant was rendered from. */
 const SOURCE_ETAG = 'source-etag';
-/** Where the edge asks the regional renderer for a variant it answered with a stand-in. */
-const RENDER_REQUEST_PREFIX = '_render/';
 
 /**
  * The time budget of one request, in ms. Lambda@Edge stops an origin-request function at
@@ -352,15 +349,14 @@ function createHandler(opts = {}) {
     }, 'storing the variant', notes);
   }
 
-  /** Asks the regional renderer (next flush window) for a variant answered with a stand-in. */
+  /**
+   * Asks the regional renderer (next flush window) for a variant answered with a
+   * stand-in; the request's key and body come from the wasm module, the same Rust type
+   * the renderer reads.
+   */
   function requestRender(clock, cfg, parsed, notes) {
-    const id = crypto.createHash('sha256').update(parsed.variantKey).digest('hex');
-    return put(clock, cfg, {
-      Bucket: cfg.variants.bucket,
-      Key: `${RENDER_REQUEST_PREFIX}${id}.json`,
-      Body: JSON.stringify({ originalKey: parsed.key, query: parsed.query }),
-      ContentType: 'application/json',
-    }, 'requesting the render', notes);
+    const { key, body } = parsed.renderRequest;
+    return put(clock, cfg, { Bucket: cfg.variants.bucket, Key: key, Body: body, ContentType: 'application/json' }, 'requesting the render', notes);
   }
 
   /**
@@ -490,7 +486,6 @@ exports.createHandler = createHandler;
 exports.readSettings = readSettings;
 exports.MAX_GENERATED_RESPONSE = MAX_GENERATED_RESPONSE;
 exports.DEFAULT_BUDGET = DEFAULT_BUDGET;
-exports.RENDER_REQUEST_PREFIX = RENDER_REQUEST_PREFIX;
 
 // The container's init (before the first request, outside its time): compile and
 // instantiate the bundled wasm module once. If that fails (a broken package), every

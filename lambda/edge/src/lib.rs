@@ -24,7 +24,7 @@
 
 use imagecdn_transform::{Canonical, Limits, TransformError, transform};
 use imagecdn_urlapi::definition::SIGNED_PARAMS;
-use imagecdn_urlapi::layout::variant_key;
+use imagecdn_urlapi::layout::{RenderRequest, render_request_key, variant_key};
 use imagecdn_urlapi::normalize::normalize_path;
 use imagecdn_urlapi::percent::decode;
 use imagecdn_urlapi::{Settings, settings::Format};
@@ -274,7 +274,9 @@ pub unsafe extern "C" fn edge_free(ptr: *mut u8, len: usize) {
     }
 }
 
-/// [`parse`] across the boundary. Meta on success: `{"key", "query", "variantKey"}`.
+/// [`parse`] across the boundary. Meta on success: `{"key", "query", "variantKey",
+/// "renderRequest"}` (`renderRequest`: `{key, body}` of the request the edge leaves for
+/// the renderer when it answers with a stand-in; null for the original itself).
 ///
 /// # Safety
 /// Each `(ptr, len)` pair must be readable.
@@ -298,10 +300,21 @@ pub unsafe extern "C" fn edge_parse(
         return Reply::error(400, "arguments are not UTF-8").into_handle();
     };
     match parse(uri, query, prefixes) {
-        Ok(p) => Reply::ok(
-            json!({ "key": p.key, "query": p.query, "variantKey": p.variant_key }),
-            Vec::new(),
-        ),
+        Ok(p) => {
+            // What to leave for the regional renderer if this variant is answered with a
+            // stand-in (the renderer reads the same type).
+            let render_request = p.variant_key.as_deref().map(|vk| {
+                let body = RenderRequest {
+                    original_key: p.key.clone(),
+                    query: p.query.clone(),
+                };
+                json!({"key": render_request_key(vk), "body": serde_json::to_string(&body).unwrap_or_default()})
+            });
+            Reply::ok(
+                json!({ "key": p.key, "query": p.query, "variantKey": p.variant_key, "renderRequest": render_request }),
+                Vec::new(),
+            )
+        }
         Err((status, message)) => Reply::error(status, &message),
     }
     .into_handle()

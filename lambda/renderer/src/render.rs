@@ -10,11 +10,11 @@
 
 use imagecdn_transform::transform;
 use imagecdn_urlapi::Canonical;
-use imagecdn_urlapi::layout::variant_key;
+use imagecdn_urlapi::layout::{RENDER_REQUEST_PREFIX, RenderRequest, variant_key};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{Headers, Store};
-use crate::takedown::{SOURCE_ETAG, find_stale, queue_invalidation};
+use crate::takedown::{SOURCE_ETAG, queue_invalidation, stale_variants};
 use crate::{Config, HandlerError};
 
 /// A preset to render: its name and canonical query (from the state machine definition).
@@ -109,16 +109,16 @@ pub async fn render(
     };
     // Old pixels first: queue the invalidation, then delete every variant of another
     // version (a retry after a failure half-way finds the rest).
-    let stale = find_stale(config, store, key, &[]).await?;
+    let stale = stale_variants(config, store, key, head.etag.as_deref()).await?;
     let overwritten = store
         .has_other_versions(bucket, key, head.version_id.as_deref())
         .await?;
-    let invalidation_queued = overwritten || !stale.variants.is_empty();
+    let invalidation_queued = overwritten || !stale.is_empty();
     if invalidation_queued {
-        let queries = stale.variants.iter().map(|(_, q)| q.clone()).collect();
+        let queries = stale.iter().map(|(_, q)| q.clone()).collect();
         queue_invalidation(config, store, key, queries).await?;
     }
-    let stale_keys: Vec<String> = stale.variants.into_iter().map(|(k, _)| k).collect();
+    let stale_keys: Vec<String> = stale.into_iter().map(|(k, _)| k).collect();
     let stale_deleted = store
         .delete_all(&config.variants_bucket, &stale_keys)
         .await?;
@@ -241,18 +241,6 @@ async fn render_jobs(
         }
     }
     Ok(results)
-}
-
-/// Where the edge asks for a variant it answered with a stand-in (too costly for the
-/// edge in its format): `_render/<sha256 of the variant key>.json`, holding
-/// `{"originalKey", "query"}`. Rewriting the same request is harmless.
-pub const RENDER_REQUEST_PREFIX: &str = "_render/";
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RenderRequest {
-    original_key: String,
-    query: String,
 }
 
 /// Renders the variants the edge asked for (oldest first), each from the original's

@@ -33,7 +33,6 @@ use imagecdn_urlapi::invalidation::{
 use imagecdn_urlapi::layout::{variant_prefix, variant_query};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::store::{Headers, Store};
 use crate::{Config, HandlerError};
@@ -85,17 +84,15 @@ fn new_pending_key(original_key: &str) -> String {
     let t = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let mut h = Sha256::new();
-    h.update(original_key.as_bytes());
-    h.update(t.as_nanos().to_le_bytes());
-    h.update(SEQUENCE.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    h.update(std::process::id().to_le_bytes());
-    let unique: String = h
-        .finalize()
-        .iter()
-        .take(10)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let unique = imagecdn_urlapi::digest::sha256_hex(
+        &[
+            original_key.as_bytes(),
+            &t.as_nanos().to_le_bytes(),
+            &SEQUENCE.fetch_add(1, Ordering::Relaxed).to_le_bytes(),
+            &std::process::id().to_le_bytes(),
+        ],
+        10,
+    );
     format!("{PENDING_PREFIX}{:010}-{unique}.json", t.as_secs())
 }
 
@@ -147,26 +144,29 @@ pub async fn queue_invalidation(
     Ok(key)
 }
 
-/// The variants of an original that no longer match it.
-pub struct Stale {
-    /// Whether the original exists (its current ETag, if so).
-    pub original_etag: Option<String>,
-    /// Variant keys to delete, with their canonical queries.
-    pub variants: Vec<(String, String)>,
-}
-
-/// Finds the variants of `original_key` that were not rendered from its current
-/// version: all of them when it is gone, else those whose `source-etag` differs
-/// (`keep` lists variant keys known to be current, which need no HEAD).
-pub async fn find_stale(
+/// The current ETag of an original in the primary originals bucket; `None` when it is
+/// gone.
+pub async fn current_etag(
     config: &Config,
     store: &Store,
     original_key: &str,
-    keep: &[String],
-) -> Result<Stale, HandlerError> {
-    let original = store.head(&config.originals_bucket, original_key).await?;
-    let original_etag = original.and_then(|h| h.etag);
-    let mut variants = Vec::new();
+) -> Result<Option<String>, HandlerError> {
+    Ok(store
+        .head(&config.originals_bucket, original_key)
+        .await?
+        .and_then(|h| h.etag))
+}
+
+/// The stored variants of `original_key` (key and canonical query) not rendered from
+/// its version `current`: all of them when it is gone, else those whose `source-etag`
+/// differs.
+pub async fn stale_variants(
+    config: &Config,
+    store: &Store,
+    original_key: &str,
+    current: Option<&str>,
+) -> Result<Vec<(String, String)>, HandlerError> {
+    let mut stale = Vec::new();
     for key in store
         .list(&config.variants_bucket, &variant_prefix(original_key))
         .await?
@@ -174,24 +174,18 @@ pub async fn find_stale(
         let Some(query) = variant_query(&key).map(str::to_string) else {
             continue;
         };
-        if keep.contains(&key) {
-            continue;
-        }
-        let stale = match &original_etag {
+        let is_stale = match current {
             None => true,
             Some(etag) => match store.head(&config.variants_bucket, &key).await? {
-                Some(v) => v.metadata.get(SOURCE_ETAG) != Some(etag),
+                Some(v) => v.metadata.get(SOURCE_ETAG).map(String::as_str) != Some(etag),
                 None => false,
             },
         };
-        if stale {
-            variants.push((key, query));
+        if is_stale {
+            stale.push((key, query));
         }
     }
-    Ok(Stale {
-        original_etag,
-        variants,
-    })
+    Ok(stale)
 }
 
 /// Deletes the variants of a deleted (or overwritten) original that no longer match it,
@@ -207,16 +201,17 @@ pub async fn purge(
             "key {original_key:?} is outside every tenant prefix"
         )));
     }
-    let stale = find_stale(config, store, original_key, &[]).await?;
-    let queries: Vec<String> = stale.variants.iter().map(|(_, q)| q.clone()).collect();
+    let current = current_etag(config, store, original_key).await?;
+    let stale = stale_variants(config, store, original_key, current.as_deref()).await?;
+    let queries: Vec<String> = stale.iter().map(|(_, q)| q.clone()).collect();
     // A deleted original may be cached itself (`/<key>`) even with no variants.
-    let exists = stale.original_etag.is_some();
+    let exists = current.is_some();
     let queued = if !exists || !queries.is_empty() {
         Some(queue_invalidation(config, store, original_key, queries).await?)
     } else {
         None
     };
-    let keys: Vec<String> = stale.variants.into_iter().map(|(k, _)| k).collect();
+    let keys: Vec<String> = stale.into_iter().map(|(k, _)| k).collect();
     let deleted = store.delete_all(&config.variants_bucket, &keys).await?;
     Ok(
         json!({"original": original_key, "deleted": deleted, "originalExists": exists, "queued": queued}),
@@ -310,12 +305,13 @@ pub async fn flush(
     // Whatever an edge transform stored after the purge goes too, and its query joins
     // the paths (its response may be cached).
     for original in &order {
-        let stale = find_stale(config, store, original, &[]).await?;
+        let current = current_etag(config, store, original).await?;
+        let stale = stale_variants(config, store, original, current.as_deref()).await?;
         let (_, merged) = by_original.get_mut(original).expect("grouped above");
-        let keys: Vec<String> = stale.variants.iter().map(|(k, _)| k.clone()).collect();
+        let keys: Vec<String> = stale.iter().map(|(k, _)| k.clone()).collect();
         merged
             .variant_queries
-            .extend(stale.variants.into_iter().map(|(_, q)| q));
+            .extend(stale.into_iter().map(|(_, q)| q));
         merged.variant_queries.sort();
         merged.variant_queries.dedup();
         store.delete_all(&config.variants_bucket, &keys).await?;
