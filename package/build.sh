@@ -6,7 +6,9 @@
 #   dist/function-imagecdn.xpkg          Function package: runtime image + package.yaml
 #   dist/configuration-imagecdn.xpkg     Configuration package: package.yaml + examples
 #   dist/oci/<name>/                     the same three images as OCI image layouts
-#   dist/renderer.zip                    the regional renderer (bootstrap, provided.al2023)
+#   dist/renderer.zip                    the regional renderer for arm64 (bootstrap,
+#                                        provided.al2023), the claim's default architecture
+#   dist/renderer-x86_64.zip             the same renderer for x86_64
 #   dist/edge-transform.zip              the Lambda@Edge transform (lambda/edge/build.sh)
 #   dist/artifacts.json, dist/SHA256SUMS sizes and digests
 #
@@ -22,10 +24,13 @@
 #   SOURCE_DATE_EPOCH    mtimes and `created` in the images (default 0)
 #   IMAGECDN_REVISION    optional org.opencontainers.image.revision label
 #   IMAGECDN_SKIP_EDGE=1 do not run lambda/edge/build.sh (keep dist/edge-transform.zip)
+#   IMAGECDN_TOOLS_DIR   where the arm64 cross tools go (default ~/.cache/imagecdn/tools)
 #
-# Needs: rustup's x86_64-unknown-linux-musl target (added here when missing), musl-gcc
-# (Debian: musl-tools), because aws-lc-sys (TLS in the function SDK and the AWS SDK) and
-# libjpeg-turbo compile C for the target, and nasm; for the edge zip, what
+# Needs: rustup's x86_64- and aarch64-unknown-linux-musl targets (added here when missing),
+# musl-gcc (Debian: musl-tools), because aws-lc-sys (TLS in the function SDK and the AWS SDK)
+# and libjpeg-turbo compile C for the target, and nasm; for the arm64 renderer, Zig as the
+# cross C compiler and linker through cargo-zigbuild (both installed here when missing:
+# ziglang from PyPI into a venv, cargo-zigbuild from crates.io); for the edge zip, what
 # lambda/edge/build.sh needs (clang-14, llvm-14, wasi-libc).
 set -euo pipefail
 
@@ -35,6 +40,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/imagecdn/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 CARGO_HOME_DIR="${CARGO_HOME:-$HOME/.cargo}"
 TARGET=x86_64-unknown-linux-musl
+ARM_TARGET=aarch64-unknown-linux-musl
+TOOLS_DIR="${IMAGECDN_TOOLS_DIR:-$HOME/.cache/imagecdn/tools}"
+ZIGLANG_VERSION=0.17.1
+ZIGBUILD_VERSION=0.24.1
 STARTED=$SECONDS
 
 die() {
@@ -44,8 +53,21 @@ die() {
 
 command -v musl-gcc >/dev/null 2>&1 ||
   die "musl-gcc not found: install Debian's musl-tools (apt-get install musl-tools)"
-if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx "$TARGET"; then
-  rustup target add "$TARGET"
+if command -v rustup >/dev/null 2>&1; then
+  for target in "$TARGET" "$ARM_TARGET"; do
+    rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+  done
+fi
+# Zig (a C cross compiler and linker for aarch64 musl, with its own libc headers) and
+# cargo-zigbuild (which points cc, the linker and the C crates' build scripts at it).
+if [ "$("$TOOLS_DIR/venv/bin/python" -m ziglang version 2>/dev/null)" != "$ZIGLANG_VERSION" ]; then
+  echo "==> installing ziglang $ZIGLANG_VERSION into $TOOLS_DIR/venv"
+  python3 -m venv "$TOOLS_DIR/venv"
+  "$TOOLS_DIR/venv/bin/python" -m pip install -q "ziglang==$ZIGLANG_VERSION"
+fi
+if [ "$("$TOOLS_DIR/bin/cargo-zigbuild" --version 2>/dev/null)" != "cargo-zigbuild $ZIGBUILD_VERSION" ]; then
+  echo "==> installing cargo-zigbuild $ZIGBUILD_VERSION into $TOOLS_DIR"
+  cargo install --locked --quiet --root "$TOOLS_DIR" --version "$ZIGBUILD_VERSION" cargo-zigbuild
 fi
 
 VERSION="${IMAGECDN_VERSION:-v$(sed -n 's/^version = "\(.*\)"$/\1/p' function/Cargo.toml | head -1)}"
@@ -63,7 +85,14 @@ for pkg in function-imagecdn imagecdn-renderer; do
   cargo build --release --locked --target "$TARGET" -p "$pkg"
 done
 FUNCTION_BIN="$CARGO_TARGET_DIR/$TARGET/release/function-imagecdn"
-RENDERER_BIN="$CARGO_TARGET_DIR/$TARGET/release/bootstrap"
+RENDERER_X86_64_BIN="$CARGO_TARGET_DIR/$TARGET/release/bootstrap"
+echo "==> cargo zigbuild --release --target $ARM_TARGET -p imagecdn-renderer"
+export CFLAGS_aarch64_unknown_linux_musl="$CFLAGS_x86_64_unknown_linux_musl"
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS"
+# cargo-zigbuild runs `python3 -m ziglang` when no `zig` is on PATH: the venv's python3.
+PATH="$TOOLS_DIR/venv/bin:$PATH" "$TOOLS_DIR/bin/cargo-zigbuild" zigbuild \
+  --release --locked --target "$ARM_TARGET" -p imagecdn-renderer
+RENDERER_ARM64_BIN="$CARGO_TARGET_DIR/$ARM_TARGET/release/bootstrap"
 
 if [ "${IMAGECDN_SKIP_EDGE:-0}" != 1 ]; then
   if [ -x lambda/edge/build.sh ]; then
@@ -80,7 +109,8 @@ revision_args=()
 [ -n "${IMAGECDN_REVISION:-}" ] && revision_args=(--revision "$IMAGECDN_REVISION")
 "$CARGO_TARGET_DIR/debug/imagecdn-package" build \
   --root "$ROOT" --out "$ROOT/dist" \
-  --function-bin "$FUNCTION_BIN" --renderer-bin "$RENDERER_BIN" \
+  --function-bin "$FUNCTION_BIN" \
+  --renderer-bin "$RENDERER_ARM64_BIN" --renderer-x86-64-bin "$RENDERER_X86_64_BIN" \
   --version "$VERSION" --arch amd64 \
   --source-date-epoch "${SOURCE_DATE_EPOCH:-0}" "${revision_args[@]}"
 echo "package/build.sh: done in $((SECONDS - STARTED))s"

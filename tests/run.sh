@@ -206,8 +206,9 @@ IMAGECDN_MOTO_SERVER="$VENV/bin/moto_server" IMAGECDN_EDGE_NPM="$EDGE_NPM/node_m
 
 heading "packages (package/build.sh; pytest tests/e2e/test_package.py)"
 if [ "${IMAGECDN_PACKAGE:-1}" = 1 ]; then
-  # musl-gcc for aws-lc-sys in the static builds; skopeo and umoci read the packages.
-  ensure_debian_packages musl-tools skopeo umoci
+  # musl-gcc for aws-lc-sys in the static builds; skopeo and umoci read the packages;
+  # qemu-user runs the arm64 renderer.
+  ensure_debian_packages musl-tools skopeo umoci qemu-user
   # The previous stage built dist/edge-transform.zip.
   IMAGECDN_SKIP_EDGE=1 "$ROOT/package/build.sh"
   set +e
@@ -218,6 +219,27 @@ if [ "${IMAGECDN_PACKAGE:-1}" = 1 ]; then
   rc=$?
   set -e
   [ "$rc" -eq 0 ] || die "pytest tests/e2e/test_package.py exited $rc"
+  # The shipped renderers, each zip's own bootstrap, through the renderer's system tests
+  # (the arm64 one under qemu-user: correctness, not speed).
+  SHIPPED="$(mktemp -d)"
+  for zip in renderer.zip renderer-x86_64.zip; do
+    mkdir -p "$SHIPPED/${zip%.zip}"
+    "$VENV/bin/python" -m zipfile -e "$ROOT/dist/$zip" "$SHIPPED/${zip%.zip}"
+    chmod +x "$SHIPPED/${zip%.zip}/bootstrap"
+  done
+  printf '#!/bin/sh\nexec qemu-aarch64 %s/renderer/bootstrap "$@"\n' "$SHIPPED" >"$SHIPPED/arm64"
+  chmod +x "$SHIPPED/arm64"
+  for bin in "$SHIPPED/arm64" "$SHIPPED/renderer-x86_64/bootstrap"; do
+    echo "test_renderer.py with $bin"
+    set +e
+    IMAGECDN_RENDERER_BIN="$bin" IMAGECDN_FUNCTION_BIN="$FUNCTION_BIN" PYTHONDONTWRITEBYTECODE=1 \
+      "$VENV/bin/python" -m pytest "$ROOT/tests/e2e/test_renderer.py" \
+      --rootdir "$ROOT/tests/e2e" -p no:cacheprovider --timeout 300 -q
+    rc=$?
+    set -e
+    [ "$rc" -eq 0 ] || die "pytest tests/e2e/test_renderer.py with $bin exited $rc"
+  done
+  rm -rf "$SHIPPED"
 else
   echo "skipped (IMAGECDN_PACKAGE=0)"
 fi

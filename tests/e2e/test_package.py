@@ -250,7 +250,7 @@ def test_function_package_yaml_and_rootfs(dist, report, tmp_path):
 
 
 def is_static_elf(data: bytes) -> bool:
-    """An x86-64 ELF without a PT_INTERP program header (no dynamic loader)."""
+    """A 64-bit ELF without a PT_INTERP program header (no dynamic loader)."""
     assert data[:4] == b"\x7fELF" and data[4] == 2, "not a 64-bit ELF"
     phoff = int.from_bytes(data[0x20:0x28], "little")
     phentsize = int.from_bytes(data[0x36:0x38], "little")
@@ -280,13 +280,21 @@ def test_unpacked_function_answers_run_function(dist, report, tmp_path, minimal_
 # --- Lambda zips and reproducibility --------------------------------------------------
 
 
-def test_renderer_zip(dist):
-    with zipfile.ZipFile(dist / "renderer.zip") as z:
+# ELF e_machine of each renderer zip's bootstrap: renderer.zip is the claim's default
+# architecture (arm64).
+RENDERER_ZIPS = {"renderer.zip": 183, "renderer-x86_64.zip": 62}
+
+
+@pytest.mark.parametrize("name", sorted(RENDERER_ZIPS))
+def test_renderer_zip(dist, name):
+    with zipfile.ZipFile(dist / name) as z:
         (info,) = z.infolist()
         assert info.filename == "bootstrap"
         assert (info.external_attr >> 16) & 0o777 == 0o755
         assert info.date_time == (1980, 1, 1, 0, 0, 0)
-        assert is_static_elf(z.read(info))
+        binary = z.read(info)
+        assert is_static_elf(binary)
+        assert int.from_bytes(binary[18:20], "little") == RENDERER_ZIPS[name]
 
 
 def test_sha256sums_match_the_files(dist, artifacts):
@@ -302,15 +310,17 @@ def test_builder_is_reproducible(dist, report, tmp_path):
     if not builder.is_file():
         pytest.skip("IMAGECDN_PACKAGE_BIN is not set")
     out = tmp_path / "dist"
-    with zipfile.ZipFile(dist / "renderer.zip") as z:
-        (tmp_path / "bootstrap").write_bytes(z.read("bootstrap"))
+    for name in RENDERER_ZIPS:
+        with zipfile.ZipFile(dist / name) as z:
+            (tmp_path / name).write_bytes(z.read("bootstrap"))
     with tmp_path.joinpath("function-imagecdn").open("wb") as f:
         f.write(extract_function_binary(dist, report, tmp_path / "bundle"))
     subprocess.run(
         [
             str(builder), "build", "--root", str(REPO_ROOT), "--out", str(out),
             "--function-bin", str(tmp_path / "function-imagecdn"),
-            "--renderer-bin", str(tmp_path / "bootstrap"),
+            "--renderer-bin", str(tmp_path / "renderer.zip"),
+            "--renderer-x86-64-bin", str(tmp_path / "renderer-x86_64.zip"),
             "--version", report["version"],
             "--source-date-epoch", os.environ.get("SOURCE_DATE_EPOCH", "0"),
         ],

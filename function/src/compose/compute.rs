@@ -129,6 +129,7 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
                 "description": "ImageCDN origin-request transform (Lambda@Edge)",
                 "runtime": EDGE_RUNTIME,
                 "handler": "index.handler",
+                // Lambda@Edge runs x86_64 functions only.
                 "architectures": ["x86_64"],
                 "s3Bucket": edge.bucket,
                 "s3Key": edge.key,
@@ -168,7 +169,7 @@ pub fn build(ctx: &Ctx) -> Vec<(String, Build)> {
             "description": "ImageCDN regional renderer: pre-computes presets into the variants bucket",
             "runtime": "provided.al2023",
             "handler": "bootstrap",
-            "architectures": ["x86_64"],
+            "architectures": [renderer.architecture.as_str()],
             "s3Bucket": renderer.bucket,
             "s3Key": renderer.key,
             "memorySize": 3008,

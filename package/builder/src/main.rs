@@ -7,7 +7,8 @@
 //! - `function-imagecdn.xpkg`         runtime image + package.yaml layer (base)
 //! - `configuration-imagecdn.xpkg`    package.yaml layer (base) + examples layer
 //! - `oci/<name>/`                    the same three images as OCI image layouts
-//! - `renderer.zip`                   `bootstrap` for Lambda's provided.al2023 runtime
+//! - `renderer.zip`                   arm64 `bootstrap` for Lambda's provided.al2023 runtime
+//! - `renderer-x86_64.zip`            the same renderer built for x86_64
 //! - `artifacts.json`, `SHA256SUMS`   sizes and digests of all of the above
 //!
 //! The `.xpkg` and `.tar` files are go-containerregistry tarballs: what `crossplane xpkg
@@ -52,9 +53,13 @@ struct BuildArgs {
     /// The static function-imagecdn binary for the runtime image.
     #[arg(long)]
     function_bin: PathBuf,
-    /// The static renderer binary (becomes `bootstrap` in renderer.zip).
+    /// The static arm64 renderer binary (becomes `bootstrap` in renderer.zip, the claim's
+    /// default `spec.artifacts.renderer.architecture`).
     #[arg(long)]
     renderer_bin: PathBuf,
+    /// The static x86_64 renderer binary (becomes `bootstrap` in renderer-x86_64.zip).
+    #[arg(long)]
+    renderer_x86_64_bin: PathBuf,
     /// Package version, a semantic version with a leading v (v0.1.0).
     #[arg(long)]
     version: String,
@@ -217,6 +222,33 @@ fn package_layer(stream: &str, mtime: u64) -> Result<Layer> {
 }
 
 /// `bootstrap` (0755) in a zip with fixed dates, as Lambda's provided.al2023 wants it.
+/// The instruction sets Lambda runs, as ELF's `e_machine` numbers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ElfMachine {
+    X86_64 = 62,
+    Aarch64 = 183,
+}
+
+/// Refuses a binary that is not a 64-bit little-endian ELF for `machine`: a zip whose
+/// `bootstrap` does not match the function's `Architectures` fails only at invocation
+/// (`Runtime.InvalidEntrypoint`), long after the package was published.
+fn check_elf_machine(binary: &[u8], machine: ElfMachine) -> Result<()> {
+    if binary.len() < 20 || !binary.starts_with(b"\x7fELF") {
+        bail!("not an ELF binary");
+    }
+    if binary[4] != 2 || binary[5] != 1 {
+        bail!("not a 64-bit little-endian ELF binary");
+    }
+    let found = u16::from_le_bytes([binary[18], binary[19]]);
+    if found != machine as u16 {
+        bail!(
+            "built for ELF machine {found}, expected {machine:?} ({})",
+            machine as u16
+        );
+    }
+    Ok(())
+}
+
 fn lambda_zip(binary: &[u8]) -> Result<Vec<u8>> {
     use zip::write::SimpleFileOptions;
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -408,12 +440,20 @@ fn build(args: &BuildArgs) -> Result<()> {
         )?,
     ];
 
-    let renderer = read(&args.renderer_bin)?;
-    if !renderer.starts_with(b"\x7fELF") {
-        bail!("{} is not an ELF binary", args.renderer_bin.display());
+    for (bin, machine, zip_name) in [
+        (&args.renderer_bin, ElfMachine::Aarch64, "renderer.zip"),
+        (
+            &args.renderer_x86_64_bin,
+            ElfMachine::X86_64,
+            "renderer-x86_64.zip",
+        ),
+    ] {
+        let renderer = read(bin)?;
+        check_elf_machine(&renderer, machine)
+            .with_context(|| format!("--renderer-*-bin {}", bin.display()))?;
+        oci::write_atomically(&args.out.join(zip_name), &lambda_zip(&renderer)?)?;
+        artifacts.push(file_artifact(&args.out, zip_name)?);
     }
-    oci::write_atomically(&args.out.join("renderer.zip"), &lambda_zip(&renderer)?)?;
-    artifacts.push(file_artifact(&args.out, "renderer.zip")?);
     // Built by lambda/edge/build.sh (package/build.sh runs it first when it exists).
     if args.out.join("edge-transform.zip").is_file() {
         artifacts.push(file_artifact(&args.out, "edge-transform.zip")?);
@@ -470,6 +510,23 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_767_225_599), "2025-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn elf_machine_must_match_the_zip() {
+        let header = |class: u8, machine: u16| {
+            let mut h = b"\x7fELF".to_vec();
+            h.extend([class, 1, 1, 0]);
+            h.extend([0; 10]);
+            h.extend(machine.to_le_bytes());
+            h
+        };
+        assert!(check_elf_machine(&header(2, 183), ElfMachine::Aarch64).is_ok());
+        assert!(check_elf_machine(&header(2, 62), ElfMachine::X86_64).is_ok());
+        let wrong = check_elf_machine(&header(2, 62), ElfMachine::Aarch64).unwrap_err();
+        assert!(wrong.to_string().contains("expected Aarch64"), "{wrong}");
+        assert!(check_elf_machine(&header(1, 183), ElfMachine::Aarch64).is_err());
+        assert!(check_elf_machine(b"#!/bin/sh\n", ElfMachine::X86_64).is_err());
     }
 
     #[test]
