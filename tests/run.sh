@@ -6,8 +6,9 @@
 # Stages: test peers (idempotent installs), cargo fmt --check, cargo test
 # --workspace, cargo build -p function-imagecdn (debug), then the end-to-end
 # pytest suite in tests/e2e against that binary over gRPC, then the Lambda@Edge
-# package (lambda/edge/build.sh) and its Node tests in tests/edge against moto,
-# then the release artifacts: package/build.sh (static musl release builds, the .xpkg
+# package (lambda/edge/build.sh) and its Node tests in tests/edge against moto, the
+# system tests in tests/system through the local CDN (imagecdn-dev serving the complete
+# example with that package), then the release artifacts: package/build.sh (static musl release builds, the .xpkg
 # packages, the Lambda zips) read back by skopeo and umoci in tests/e2e/test_package.py.
 #
 # Environment:
@@ -203,6 +204,18 @@ heading "lambda/edge/build.sh (Lambda@Edge package)"
 heading "node --test tests/edge (the edge handler against moto)"
 IMAGECDN_MOTO_SERVER="$VENV/bin/moto_server" IMAGECDN_EDGE_NPM="$EDGE_NPM/node_modules" \
   node --test "$ROOT"/tests/edge/*.test.js || die "node --test tests/edge failed"
+
+heading "pytest tests/system (the seed's promises through imagecdn-dev)"
+DEV_BIN="$CARGO_TARGET_DIR/debug/imagecdn-dev"
+[ -x "$DEV_BIN" ] || die "no binary at $DEV_BIN after the build"
+set +e
+IMAGECDN_DEV_BIN="$DEV_BIN" IMAGECDN_MOTO_SERVER="$VENV/bin/moto_server" \
+  IMAGECDN_EDGE_NPM="$EDGE_NPM/node_modules" PYTHONDONTWRITEBYTECODE=1 \
+  "$VENV/bin/python" -m pytest "$ROOT/tests/system" \
+  --rootdir "$ROOT/tests/system" -p no:cacheprovider --timeout 600 -ra
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || die "pytest tests/system exited $rc"
 
 heading "packages (package/build.sh; pytest tests/e2e/test_package.py)"
 if [ "${IMAGECDN_PACKAGE:-1}" = 1 ]; then

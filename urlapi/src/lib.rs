@@ -20,6 +20,7 @@ pub mod digest;
 pub mod invalidation;
 pub mod layout;
 pub mod normalize;
+pub mod path_matching;
 pub mod percent;
 pub mod settings;
 

@@ -1,0 +1,158 @@
+//! `imagecdn-dev`: ImageCDN on a laptop. A claim is rendered by the function's own
+//! library, its observed state synthesized until the graph is complete
+//! ([`function_imagecdn::simulate`]), and the delivery path is built from the rendered
+//! resources ([`model`]): CloudFront ([`cloudfront`]) in front of the shipped viewer
+//! functions and Lambda@Edge handler ([`edge_host`]) and three S3 regions that can fail
+//! ([`regions`]), served over HTTP with a control surface ([`server`]).
+
+pub mod cloudfront;
+pub mod edge_host;
+pub mod model;
+pub mod regions;
+pub mod secrets;
+pub mod server;
+pub mod upload;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use function_imagecdn::render::{composite_from, read_yaml_stream};
+use function_imagecdn::simulate::observe_until_complete;
+use serde_json::Value;
+
+use cloudfront::Cdn;
+use cloudfront::signed::PublicKey;
+use model::CdnModel;
+
+/// The claim `serve` runs without one.
+pub const EMBEDDED_CLAIM: &str = include_str!("../../examples/complete.yaml");
+/// The throwaway Secret holding the embedded claim's signing public key.
+pub const EMBEDDED_SECRETS: &str = include_str!("../example-keys/partners-cloudfront-key.yaml");
+/// Its private half (throwaway, published), to print signed URLs that work.
+pub const EMBEDDED_PRIVATE_KEY: &str = include_str!("../example-keys/partners-private-key.pem");
+
+/// This crate's folder at build time (the repository's `imagecdn-dev/`).
+pub fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What `serve` needs.
+pub struct ServeOptions {
+    pub claim: Option<PathBuf>,
+    pub originals: Option<PathBuf>,
+    pub secrets: Option<PathBuf>,
+    pub listen: SocketAddr,
+    pub edge_zip: PathBuf,
+    pub node_modules: PathBuf,
+    pub moto_server: PathBuf,
+    pub work_dir: PathBuf,
+}
+
+/// The claim's complete observed graph.
+pub fn render_graph(claim: Option<&Path>) -> Result<BTreeMap<String, Value>> {
+    let doc: Value = match claim {
+        Some(path) => {
+            let docs = read_yaml_stream(path).map_err(|e| anyhow!("{e}"))?;
+            let [doc] = docs.as_slice() else {
+                bail!(
+                    "{}: expected exactly one ImageCDN document, found {}",
+                    path.display(),
+                    docs.len()
+                );
+            };
+            doc.clone()
+        }
+        None => serde_yaml_ng::from_str(EMBEDDED_CLAIM).context("the embedded example")?,
+    };
+    let composite = composite_from(&doc).map_err(|e| anyhow!("{e}"))?;
+    observe_until_complete(&composite).map_err(|e| anyhow!("rendering the claim: {e}"))
+}
+
+/// The public keys the distribution's key groups use, from the Secrets given.
+pub fn load_keys(
+    model: &CdnModel,
+    secrets: &secrets::Secrets,
+) -> Result<BTreeMap<String, PublicKey>> {
+    let mut keys = BTreeMap::new();
+    for (id, r) in &model.public_keys {
+        let pem = secrets.get(&r.namespace, &r.name, &r.key).ok_or_else(|| {
+            anyhow!(
+                "public key {id} reads Secret {}/{} key {:?}, which --secrets does not hold",
+                r.namespace,
+                r.name,
+                r.key
+            )
+        })?;
+        let key = PublicKey::from_pem(&pem)
+            .map_err(|e| anyhow!("Secret {}/{} key {:?}: {e}", r.namespace, r.name, r.key))?;
+        keys.insert(id.clone(), key);
+    }
+    Ok(keys)
+}
+
+/// A running local CDN.
+pub struct Running {
+    pub cdn: Arc<Cdn>,
+    pub addr: SocketAddr,
+}
+
+/// Starts everything and serves until the process ends.
+pub async fn start(opts: &ServeOptions, progress: &dyn Fn(&str)) -> Result<Running> {
+    progress("rendering the claim and synthesizing its observed state");
+    let graph = render_graph(opts.claim.as_deref())?;
+    let model = CdnModel::from_resources(&graph)?;
+    let secrets = match &opts.secrets {
+        Some(dir) => secrets::Secrets::from_dir(dir)?,
+        None if opts.claim.is_none() => secrets::Secrets::from_yaml(EMBEDDED_SECRETS)?,
+        None => secrets::Secrets::default(),
+    };
+    let keys = load_keys(&model, &secrets)?;
+
+    progress(&format!(
+        "starting S3 in {}",
+        model
+            .regions
+            .iter()
+            .map(|r| r.region.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let regions = regions::Regions::start(&model, &opts.moto_server).await?;
+
+    progress("loading the Lambda@Edge package and the viewer functions in Node.js");
+    let edge_dir = opts.work_dir.join("edge");
+    std::fs::create_dir_all(&edge_dir)?;
+    edge_host::unpack_edge_zip(&opts.edge_zip, &edge_dir)?;
+    let host = edge_host::EdgeHost::start(
+        &edge_dir,
+        &opts.node_modules,
+        &format!("http://{}", regions.router),
+        &opts.work_dir,
+    )
+    .await?;
+
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("listening on {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let cdn = Arc::new(Cdn::new(model, regions, host, keys, addr.to_string()));
+
+    if let Some(dir) = &opts.originals {
+        upload::upload_dir(&cdn, dir, progress).await?;
+    }
+    let app = server::router(cdn.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        {
+            tracing::error!("the CDN server stopped: {e}");
+        }
+    });
+    Ok(Running { cdn, addr })
+}

@@ -1,0 +1,158 @@
+//! The HTTP side: the CDN on every path, and the control surface under `/_imagecdn/`
+//! (stats, region outages, configuration) for people and tests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::cloudfront::{Cdn, ViewerRequest};
+use crate::regions::Mode;
+
+/// Lets tests and load generators speak for many viewers from one socket.
+pub const VIEWER_IP_HEADER: &str = "x-imagecdn-dev-viewer-ip";
+
+pub fn router(cdn: Arc<Cdn>) -> Router {
+    Router::new()
+        .route("/_imagecdn/stats", get(stats))
+        .route("/_imagecdn/config", get(config))
+        .route("/_imagecdn/regions/{region}/outage", post(outage))
+        .route("/_imagecdn/regions/{region}/restore", post(restore))
+        .fallback(cdn_request)
+        .with_state(cdn)
+}
+
+async fn stats(State(cdn): State<Arc<Cdn>>) -> Response {
+    Json(cdn.report()).into_response()
+}
+
+async fn config(State(cdn): State<Arc<Cdn>>) -> Response {
+    let m = &cdn.model;
+    let regions: Vec<_> = cdn
+        .regions
+        .by_name
+        .values()
+        .map(|r| {
+            json!({
+                "region": r.name,
+                "primary": r.primary,
+                "s3_endpoint": r.url(),
+                "originals_bucket": r.originals_bucket,
+                "mode": r.mode(),
+            })
+        })
+        .collect();
+    let signed: Vec<_> = m
+        .behaviors
+        .iter()
+        .filter(|b| !b.trusted_key_groups.is_empty())
+        .map(|b| {
+            let key_ids: Vec<&String> = b
+                .trusted_key_groups
+                .iter()
+                .flat_map(|g| m.key_groups.get(g).into_iter().flatten())
+                .collect();
+            json!({"path_pattern": b.path_pattern, "key_ids": key_ids})
+        })
+        .collect();
+    Json(json!({
+        "cdn_url": format!("http://{}", cdn.public_host),
+        "signed_behaviors": signed,
+        "distribution_id": m.distribution_id,
+        "variants_bucket": m.variants_bucket,
+        "tenant_prefixes": m.tenant_prefixes(),
+        "regions": regions,
+        "invalidation_window_seconds": m.invalidation_window.map(|d| d.as_secs()),
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct OutageQuery {
+    mode: Option<String>,
+}
+
+async fn outage(
+    State(cdn): State<Arc<Cdn>>,
+    Path(region): Path<String>,
+    Query(q): Query<OutageQuery>,
+) -> Response {
+    let mode = match q.mode.as_deref().unwrap_or("refuse") {
+        "refuse" => Mode::Refuse,
+        "hang" => Mode::Hang,
+        other => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("mode must be refuse or hang, not {other:?}\n"),
+            )
+                .into_response();
+        }
+    };
+    set_mode(&cdn, &region, mode)
+}
+
+async fn restore(State(cdn): State<Arc<Cdn>>, Path(region): Path<String>) -> Response {
+    set_mode(&cdn, &region, Mode::Up)
+}
+
+fn set_mode(cdn: &Cdn, region: &str, mode: Mode) -> Response {
+    match cdn.regions.by_name.get(region) {
+        Some(r) => {
+            r.set_mode(mode);
+            Json(json!({"region": region, "mode": mode})).into_response()
+        }
+        None => (
+            StatusCode::NOT_FOUND,
+            format!(
+                "no region {region:?}: the claim's regions are {}\n",
+                cdn.regions
+                    .by_name
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+            .into_response(),
+    }
+}
+
+async fn cdn_request(
+    State(cdn): State<Arc<Cdn>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let client_ip = headers
+        .get(VIEWER_IP_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(peer.ip());
+    let request = ViewerRequest {
+        method: method.as_str().to_string(),
+        raw_path: uri.path().to_string(),
+        raw_query: uri.query().unwrap_or("").to_string(),
+        headers: headers
+            .iter()
+            .filter(|(n, _)| n.as_str() != VIEWER_IP_HEADER)
+            .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        client_ip,
+    };
+    let rsp = cdn.handle(request).await;
+    let mut builder = Response::builder().status(rsp.status);
+    for (name, value) in &rsp.headers {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(Body::from(rsp.body))
+        .unwrap_or_else(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response())
+}
