@@ -8,6 +8,7 @@
 pub mod cloudfront;
 pub mod edge_host;
 pub mod model;
+pub mod pipeline;
 pub mod regions;
 pub mod secrets;
 pub mod server;
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use function_imagecdn::render::{composite_from, read_yaml_stream};
@@ -49,6 +51,14 @@ pub struct ServeOptions {
     pub node_modules: PathBuf,
     pub moto_server: PathBuf,
     pub work_dir: PathBuf,
+    /// Fires the scheduled flush this often instead of the claim's invalidation window.
+    pub flush_every: Option<Duration>,
+    /// Overrides the renderer's takedown settle delay (local use: tests).
+    pub takedown_settle_seconds: Option<u64>,
+    /// How long an invalidation reports InProgress.
+    pub invalidation_time: Duration,
+    /// Multiplies the state machine's retry waits (1.0 as in AWS).
+    pub retry_delay_scale: f64,
 }
 
 /// The claim's complete observed graph.
@@ -96,7 +106,17 @@ pub fn load_keys(
 /// A running local CDN.
 pub struct Running {
     pub cdn: Arc<Cdn>,
+    pub pipeline: Option<Arc<pipeline::PipelineRunner>>,
     pub addr: SocketAddr,
+    /// The emulated CloudFront API (invalidations).
+    pub cloudfront_api: SocketAddr,
+}
+
+impl Running {
+    /// Stops the servers this process started.
+    pub fn stop(&self) {
+        self.cdn.regions.stop();
+    }
 }
 
 /// Starts everything and serves until the process ends.
@@ -138,12 +158,63 @@ pub async fn start(opts: &ServeOptions, progress: &dyn Fn(&str)) -> Result<Runni
         .await
         .with_context(|| format!("listening on {}", opts.listen))?;
     let addr = listener.local_addr()?;
-    let cdn = Arc::new(Cdn::new(model, regions, host, keys, addr.to_string()));
+    let cdn = Arc::new(Cdn::new(
+        model,
+        regions.clone(),
+        host,
+        keys,
+        addr.to_string(),
+        opts.invalidation_time,
+    ));
+
+    let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let cloudfront_api = api_listener.local_addr()?;
+    let api = cloudfront::api::router(cdn.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(api_listener, api).await {
+            tracing::error!("the CloudFront API server stopped: {e}");
+        }
+    });
+
+    let pipeline = match &cdn.model.pipeline {
+        Some(model) => {
+            progress(
+                "starting the pre-compute and takedown pipeline (EventBridge, Step Functions, renderer)",
+            );
+            let primary = cdn.model.regions[0].region.clone();
+            let deps = pipeline::renderer_deps(
+                model,
+                &format!("http://{}", regions.router),
+                &format!("http://{cloudfront_api}"),
+                &primary,
+                opts.takedown_settle_seconds,
+            )
+            .await?;
+            let mut runner =
+                pipeline::PipelineRunner::new(model.clone(), deps, cdn.clone(), primary);
+            runner.delay_scale = opts.retry_delay_scale;
+            let runner = Arc::new(runner);
+            let weak = Arc::downgrade(&runner);
+            regions.on_primary_write(Arc::new(move |w| {
+                if let Some(r) = weak.upgrade() {
+                    r.on_write(&w);
+                }
+            }));
+            runner.start_schedules(opts.flush_every);
+            Some(runner)
+        }
+        None => None,
+    };
 
     if let Some(dir) = &opts.originals {
         upload::upload_dir(&cdn, dir, progress).await?;
     }
-    let app = server::router(cdn.clone());
+    let app = server::router(server::AppState {
+        cdn: cdn.clone(),
+        pipeline: pipeline.clone(),
+        cloudfront_api,
+        flush_every: opts.flush_every,
+    });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(
             listener,
@@ -154,5 +225,10 @@ pub async fn start(opts: &ServeOptions, progress: &dyn Fn(&str)) -> Result<Runni
             tracing::error!("the CDN server stopped: {e}");
         }
     });
-    Ok(Running { cdn, addr })
+    Ok(Running {
+        cdn,
+        pipeline,
+        addr,
+        cloudfront_api,
+    })
 }

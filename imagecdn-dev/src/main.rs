@@ -53,6 +53,16 @@ enum Command {
         /// moto's server (default: IMAGECDN_MOTO_SERVER, then PATH).
         #[arg(long)]
         moto_server: Option<PathBuf>,
+        /// Flush queued takedowns every SECONDS instead of the claim's invalidation window.
+        #[arg(long, value_name = "SECONDS")]
+        flush_every: Option<u64>,
+        /// The renderer's takedown settle delay (default: the rendered Function's, 40 s,
+        /// longer than Lambda@Edge's 30 s timeout). Shorter only for local experiments.
+        #[arg(long, value_name = "SECONDS")]
+        takedown_settle_seconds: Option<u64>,
+        /// How long an invalidation reports InProgress (CloudFront: typically under a minute).
+        #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+        invalidation_seconds: u64,
     },
 }
 
@@ -152,6 +162,9 @@ async fn serve(cli: Command) -> Result<()> {
         edge_zip,
         node_modules: modules,
         moto_server,
+        flush_every,
+        takedown_settle_seconds,
+        invalidation_seconds,
     } = cli;
     let embedded = claim.is_none();
     let originals = originals.or_else(|| embedded.then(|| crate_dir().join("sample")));
@@ -165,6 +178,10 @@ async fn serve(cli: Command) -> Result<()> {
         node_modules: node_modules(modules)?,
         moto_server: imagecdn_dev::regions::find_moto(moto_server.as_deref())?,
         work_dir: work_dir.clone(),
+        flush_every: flush_every.map(Duration::from_secs),
+        takedown_settle_seconds,
+        invalidation_time: Duration::from_secs(invalidation_seconds),
+        retry_delay_scale: 1.0,
     };
     let started = std::time::Instant::now();
     let running = imagecdn_dev::start(&opts, &|line| eprintln!("imagecdn-dev: {line}")).await?;
@@ -202,13 +219,17 @@ async fn serve(cli: Command) -> Result<()> {
     ) {
         println!("  {url}");
     }
-    println!("stats: {base}/_imagecdn/stats   config: {base}/_imagecdn/config");
+    println!(
+        "stats: {base}/_imagecdn/stats   config: {base}/_imagecdn/config   CloudFront API: http://{}",
+        running.cloudfront_api
+    );
     // Until SIGINT or SIGTERM; dropping everything stops moto and Node (kill on drop).
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,
         _ = term.recv() => {}
     }
+    running.stop();
     drop(running);
     let _ = std::fs::remove_dir_all(&work_dir);
     // Give child processes a moment to see their pipes close.

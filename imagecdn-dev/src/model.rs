@@ -124,6 +124,34 @@ pub struct CdnModel {
     pub invalidation_window: Option<Duration>,
     /// The primary originals bucket's replication rules.
     pub replication: Vec<ReplicationRule>,
+    /// Absent when the claim has no pipeline.
+    pub pipeline: Option<Pipeline>,
+}
+
+/// The pre-compute and takedown pipeline: the state machine, the function its tasks
+/// invoke, and the EventBridge rules that start it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pipeline {
+    pub state_machine_arn: String,
+    /// The Amazon States Language definition.
+    pub definition: Value,
+    pub renderer_arn: String,
+    /// The renderer Function's environment variables.
+    pub renderer_env: BTreeMap<String, String>,
+    pub rules: Vec<EventRule>,
+    /// Buckets that send their events to EventBridge.
+    pub eventbridge_buckets: Vec<String>,
+}
+
+/// An EventBridge rule and its target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRule {
+    pub name: String,
+    pub event_pattern: Option<Value>,
+    pub schedule: Option<Duration>,
+    pub target_arn: String,
+    /// The target's constant input, replacing the event.
+    pub input: Option<Value>,
 }
 
 /// One enabled replication rule of the primary originals bucket.
@@ -279,6 +307,86 @@ fn composed_secrets(resources: &BTreeMap<String, Value>) -> BTreeMap<(String, St
             ))
         })
         .collect()
+}
+
+/// Resources selected by `<field>Selector.matchLabels` (component label = resource name).
+fn selected<'a>(
+    resources: &'a BTreeMap<String, Value>,
+    fp: &Value,
+    field: &str,
+) -> Option<&'a Value> {
+    let component = str_at(
+        fp,
+        &format!("/{field}Selector/matchLabels/imagecdn.io~1component"),
+    )?;
+    resources.get(component)
+}
+
+fn pipeline(resources: &BTreeMap<String, Value>) -> Result<Option<Pipeline>, ModelError> {
+    let Some(machine) = resources.get("pipeline") else {
+        return Ok(None);
+    };
+    let state_machine_arn = str_at(machine, "/status/atProvider/arn")
+        .ok_or_else(|| err("pipeline", "no status.atProvider.arn"))?
+        .to_string();
+    let definition: Value =
+        serde_json::from_str(str_at(machine, "/spec/forProvider/definition").unwrap_or("{}"))
+            .map_err(|e| err("pipeline", format!("definition is not JSON: {e}")))?;
+    let renderer = required(resources, "renderer-function")?;
+    let renderer_env = renderer
+        .pointer("/spec/forProvider/environment/variables")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut rules = Vec::new();
+    for (name, target) in resources.iter().filter(|(_, r)| r["kind"] == "Target") {
+        let fp = &target["spec"]["forProvider"];
+        let rule = selected(resources, fp, "rule").ok_or_else(|| err(name, "selects no rule"))?;
+        let rfp = &rule["spec"]["forProvider"];
+        let event_pattern = match rfp["eventPattern"].as_str() {
+            Some(p) => Some(
+                serde_json::from_str(p)
+                    .map_err(|e| err(name, format!("eventPattern is not JSON: {e}")))?,
+            ),
+            None => None,
+        };
+        let input = match fp["input"].as_str() {
+            Some(i) => Some(
+                serde_json::from_str(i)
+                    .map_err(|e| err(name, format!("input is not JSON: {e}")))?,
+            ),
+            None => None,
+        };
+        rules.push(EventRule {
+            name: external_name(rule).unwrap_or(name).to_string(),
+            event_pattern,
+            schedule: rfp["scheduleExpression"].as_str().and_then(parse_rate),
+            target_arn: fp["arn"].as_str().unwrap_or_default().to_string(),
+            input,
+        });
+    }
+    let eventbridge_buckets = resources
+        .iter()
+        .filter(|(_, r)| {
+            r["kind"] == "BucketNotification" && r["spec"]["forProvider"]["eventbridge"] == true
+        })
+        .filter_map(|(_, r)| selected(resources, &r["spec"]["forProvider"], "bucket"))
+        .filter_map(|b| external_name(b).map(String::from))
+        .collect();
+    Ok(Some(Pipeline {
+        state_machine_arn,
+        definition,
+        renderer_arn: str_at(renderer, "/status/atProvider/arn")
+            .ok_or_else(|| err("renderer-function", "no status.atProvider.arn"))?
+            .to_string(),
+        renderer_env,
+        rules,
+        eventbridge_buckets,
+    }))
 }
 
 impl CdnModel {
@@ -527,6 +635,7 @@ impl CdnModel {
                 .to_string(),
             invalidation_window,
             replication,
+            pipeline: pipeline(resources)?,
         })
     }
 
@@ -610,6 +719,23 @@ mod tests {
             m.regions[2].originals_bucket
         );
         assert!(m.replication.iter().all(|r| r.replicate_delete_markers));
+        let p = m.pipeline.as_ref().unwrap();
+        assert_eq!(
+            p.eventbridge_buckets,
+            [m.regions[0].originals_bucket.clone()]
+        );
+        assert_eq!(p.rules.len(), 3);
+        let flush = p.rules.iter().find(|r| r.schedule.is_some()).unwrap();
+        assert_eq!(
+            flush.input,
+            Some(serde_json::json!({"source": "imagecdn.flush"}))
+        );
+        assert!(p.rules.iter().all(|r| r.target_arn == p.state_machine_arn));
+        assert_eq!(
+            p.renderer_env["IMAGECDN_VARIANTS_BUCKET"],
+            m.variants_bucket
+        );
+        assert_eq!(p.definition["StartAt"], "Route");
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub struct Region {
     pub endpoint: SocketAddr,
     mode: watch::Sender<Mode>,
     pub requests: AtomicU64,
-    _moto: Child,
+    moto: std::sync::Mutex<Option<Child>>,
 }
 
 impl Region {
@@ -87,6 +87,12 @@ impl Region {
     pub fn url(&self) -> String {
         format!("http://{}", self.endpoint)
     }
+    /// Stops the region's moto server (at shutdown).
+    pub fn stop(&self) {
+        if let Some(mut child) = self.moto.lock().expect("moto lock").take() {
+            let _ = child.start_kill();
+        }
+    }
 }
 
 /// All regions, by name, and the router in front of them.
@@ -97,6 +103,9 @@ pub struct Regions {
     /// Bucket -> region.
     pub bucket_region: BTreeMap<String, String>,
     pub client: HttpClient,
+    /// Who hears of successful object writes through the primary region's gate (S3's
+    /// event notifications), besides replication.
+    listeners: Arc<std::sync::RwLock<Vec<WriteHook>>>,
 }
 
 /// Finds `moto_server`: `IMAGECDN_MOTO_SERVER`, then PATH.
@@ -212,7 +221,7 @@ fn write_of(method: &hyper::Method, path: &str, query: Option<&str>) -> Option<W
     }
 }
 
-type WriteHook = Arc<dyn Fn(Write) + Send + Sync>;
+pub type WriteHook = Arc<dyn Fn(Write) + Send + Sync>;
 
 async fn serve_gate(
     region: Arc<Region>,
@@ -344,7 +353,7 @@ impl Regions {
                 endpoint,
                 mode: watch::Sender::new(Mode::Up),
                 requests: AtomicU64::new(0),
-                _moto: child,
+                moto: std::sync::Mutex::new(Some(child)),
             });
             let upstream = format!("127.0.0.1:{moto_port}");
             create_bucket(&client, &upstream, &r.originals_bucket, true).await?;
@@ -370,11 +379,16 @@ impl Regions {
                 })
                 .collect(),
         });
+        let listeners: Arc<std::sync::RwLock<Vec<WriteHook>>> = Arc::default();
         for (name, (upstream, listener)) in upstreams {
             let region = by_name[&name].clone();
             let hook: Option<WriteHook> = region.primary.then(|| {
                 let replicator = replicator.clone();
+                let listeners = listeners.clone();
                 Arc::new(move |w: Write| {
+                    for listener in listeners.read().expect("listeners lock").iter() {
+                        listener(w.clone());
+                    }
                     let replicator = replicator.clone();
                     tokio::spawn(async move { replicator.replicate(w).await });
                 }) as WriteHook
@@ -416,7 +430,20 @@ impl Regions {
             router,
             bucket_region,
             client,
+            listeners,
         }))
+    }
+
+    /// Hears every successful object write through the primary region.
+    pub fn on_primary_write(&self, hook: WriteHook) {
+        self.listeners.write().expect("listeners lock").push(hook);
+    }
+
+    /// Stops every moto server.
+    pub fn stop(&self) {
+        for region in self.by_name.values() {
+            region.stop();
+        }
     }
 
     pub fn primary(&self) -> &Arc<Region> {

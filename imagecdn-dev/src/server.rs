@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -14,26 +15,48 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::cloudfront::{Cdn, ViewerRequest};
+use crate::pipeline::PipelineRunner;
 use crate::regions::Mode;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub cdn: Arc<Cdn>,
+    pub pipeline: Option<Arc<PipelineRunner>>,
+    pub cloudfront_api: SocketAddr,
+    pub flush_every: Option<Duration>,
+}
 
 /// Lets tests and load generators speak for many viewers from one socket.
 pub const VIEWER_IP_HEADER: &str = "x-imagecdn-dev-viewer-ip";
 
-pub fn router(cdn: Arc<Cdn>) -> Router {
+pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/_imagecdn/stats", get(stats))
         .route("/_imagecdn/config", get(config))
+        .route("/_imagecdn/executions", get(executions))
         .route("/_imagecdn/regions/{region}/outage", post(outage))
         .route("/_imagecdn/regions/{region}/restore", post(restore))
         .fallback(cdn_request)
-        .with_state(cdn)
+        .with_state(state)
 }
 
-async fn stats(State(cdn): State<Arc<Cdn>>) -> Response {
-    Json(cdn.report()).into_response()
+async fn stats(State(state): State<AppState>) -> Response {
+    let mut report = serde_json::to_value(state.cdn.report()).unwrap_or_default();
+    report["invalidations"] = json!(state.cdn.invalidations.list().len());
+    if let Some(p) = &state.pipeline {
+        report["executions_started"] = json!(p.started.load(std::sync::atomic::Ordering::Relaxed));
+        report["executions_failed"] = json!(p.failed.load(std::sync::atomic::Ordering::Relaxed));
+    }
+    Json(report).into_response()
 }
 
-async fn config(State(cdn): State<Arc<Cdn>>) -> Response {
+async fn executions(State(state): State<AppState>) -> Response {
+    Json(state.pipeline.map(|p| p.executions()).unwrap_or_default()).into_response()
+}
+
+async fn config(State(state): State<AppState>) -> Response {
+    let cdn = &state.cdn;
     let m = &cdn.model;
     let regions: Vec<_> = cdn
         .regions
@@ -69,7 +92,9 @@ async fn config(State(cdn): State<Arc<Cdn>>) -> Response {
         "variants_bucket": m.variants_bucket,
         "tenant_prefixes": m.tenant_prefixes(),
         "regions": regions,
-        "invalidation_window_seconds": m.invalidation_window.map(|d| d.as_secs()),
+        "cloudfront_api": format!("http://{}", state.cloudfront_api),
+        "invalidation_window_seconds": state.flush_every.or(m.invalidation_window).map(|d| d.as_secs()),
+        "claim_invalidation_window_seconds": m.invalidation_window.map(|d| d.as_secs()),
     }))
     .into_response()
 }
@@ -80,7 +105,7 @@ struct OutageQuery {
 }
 
 async fn outage(
-    State(cdn): State<Arc<Cdn>>,
+    State(state): State<AppState>,
     Path(region): Path<String>,
     Query(q): Query<OutageQuery>,
 ) -> Response {
@@ -95,11 +120,11 @@ async fn outage(
                 .into_response();
         }
     };
-    set_mode(&cdn, &region, mode)
+    set_mode(&state.cdn, &region, mode)
 }
 
-async fn restore(State(cdn): State<Arc<Cdn>>, Path(region): Path<String>) -> Response {
-    set_mode(&cdn, &region, Mode::Up)
+async fn restore(State(state): State<AppState>, Path(region): Path<String>) -> Response {
+    set_mode(&state.cdn, &region, Mode::Up)
 }
 
 fn set_mode(cdn: &Cdn, region: &str, mode: Mode) -> Response {
@@ -125,7 +150,7 @@ fn set_mode(cdn: &Cdn, region: &str, mode: Mode) -> Response {
 }
 
 async fn cdn_request(
-    State(cdn): State<Arc<Cdn>>,
+    State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
@@ -147,7 +172,7 @@ async fn cdn_request(
             .collect(),
         client_ip,
     };
-    let rsp = cdn.handle(request).await;
+    let rsp = state.cdn.handle(request).await;
     let mut builder = Response::builder().status(rsp.status);
     for (name, value) in &rsp.headers {
         builder = builder.header(name, value);

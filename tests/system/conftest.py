@@ -29,6 +29,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("IMAGECDN_CORPUS_DIR", REPO_ROOT.parent / "shared" / "corpus"))
 EXAMPLE_KEYS = REPO_ROOT / "imagecdn-dev" / "example-keys"
 START_TIMEOUT_S = 120
+FLUSH_EVERY_S = 2
+SETTLE_S = 1
 
 
 def corpus(prefix: str) -> Path:
@@ -71,6 +73,22 @@ class Cdn:
     def config(self) -> dict:
         return json.loads(self.get("/_imagecdn/config").body)
 
+    def executions(self) -> list[dict]:
+        return json.loads(self.get("/_imagecdn/executions").body)
+
+    def s3(self):
+        """boto3's S3 client on the primary region's endpoint, as an uploader uses it."""
+        import boto3  # noqa: PLC0415
+        from botocore.config import Config  # noqa: PLC0415
+
+        primary = next(r for r in self.config()["regions"] if r["primary"])
+        client = boto3.client(
+            "s3", endpoint_url=primary["s3_endpoint"], region_name=primary["region"],
+            aws_access_key_id="uploader", aws_secret_access_key="uploader",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
+        return client, primary["originals_bucket"]
+
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
@@ -106,7 +124,14 @@ def cdn(originals, tmp_path_factory) -> Cdn:
     log = tmp_path_factory.mktemp("imagecdn-dev") / "stderr.log"
     with log.open("wb") as err:
         proc = subprocess.Popen(
-            [str(dev), "serve", "--originals", str(originals), "--secrets", str(EXAMPLE_KEYS), "--listen", "127.0.0.1:0"],
+            [
+                str(dev), "serve", "--originals", str(originals), "--secrets", str(EXAMPLE_KEYS),
+                "--listen", "127.0.0.1:0",
+                # A short invalidation window, settle delay and invalidation time, so the
+                # takedown tests measure the whole path in seconds.
+                "--flush-every", str(FLUSH_EVERY_S), "--takedown-settle-seconds", str(SETTLE_S),
+                "--invalidation-seconds", "1",
+            ],
             stdout=subprocess.PIPE, stderr=err, env=env, text=True,
         )
     base = None

@@ -34,36 +34,35 @@ pub struct ConfigError {
     pub problem: String,
 }
 
-fn required(name: &'static str) -> Result<String, ConfigError> {
-    env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or(ConfigError {
-            name,
-            problem: "required".into(),
-        })
-}
-
-fn number(name: &'static str, default: u64) -> Result<u64, ConfigError> {
-    match env::var(name) {
-        Err(_) => Ok(default),
-        Ok(v) => v.parse().map_err(|_| ConfigError {
-            name,
-            problem: format!("{v:?} is not a whole number"),
-        }),
-    }
-}
-
 impl Config {
+    /// From the function's environment variables (what Lambda sets from the composed
+    /// Function's `environment.variables`).
     pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// From any variable lookup: the environment, or the variables of a rendered
+    /// Function (the local CDN runs the renderer in-process with those).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name).filter(|v| !v.is_empty()).ok_or(ConfigError {
+                name,
+                problem: "required".into(),
+            })
+        };
+        let number = |name: &'static str, default: u64| match lookup(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| ConfigError {
+                name,
+                problem: format!("{v:?} is not a whole number"),
+            }),
+        };
         let megapixels = number("IMAGECDN_MAX_SOURCE_MEGAPIXELS", 50)?;
         let megabytes = number("IMAGECDN_MAX_SOURCE_MEGABYTES", 40)?;
         Ok(Config {
             originals_bucket: required("IMAGECDN_ORIGINALS_BUCKET")?,
             variants_bucket: required("IMAGECDN_VARIANTS_BUCKET")?,
-            distribution_id: env::var("IMAGECDN_DISTRIBUTION_ID")
-                .ok()
-                .filter(|v| !v.is_empty()),
+            distribution_id: lookup("IMAGECDN_DISTRIBUTION_ID").filter(|v| !v.is_empty()),
             tenant_prefixes: required("IMAGECDN_TENANT_PREFIXES")?
                 .split(',')
                 .map(str::to_string)
@@ -76,8 +75,8 @@ impl Config {
                 max_height: number("IMAGECDN_MAX_HEIGHT", 4096)? as u32,
                 default_quality: number("IMAGECDN_DEFAULT_QUALITY", 80)? as u32,
             },
-            force_path_style: env::var("IMAGECDN_S3_FORCE_PATH_STYLE")
-                .is_ok_and(|v| v == "true" || v == "1"),
+            force_path_style: lookup("IMAGECDN_S3_FORCE_PATH_STYLE")
+                .is_some_and(|v| v == "true" || v == "1"),
             settle_secs: number("IMAGECDN_TAKEDOWN_SETTLE_SECONDS", DEFAULT_SETTLE_SECS)?,
             s3_attempt_timeout_secs: number("IMAGECDN_S3_ATTEMPT_TIMEOUT_SECONDS", 60)?.max(1),
         })
