@@ -13,6 +13,7 @@ pub mod regions;
 pub mod secrets;
 pub mod server;
 pub mod upload;
+pub mod waf;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -126,6 +126,9 @@ pub struct CdnModel {
     pub replication: Vec<ReplicationRule>,
     /// Absent when the claim has no pipeline.
     pub pipeline: Option<Pipeline>,
+    /// The web ACL attached to the distribution: its rules (`ruleJson`) and whether its
+    /// default action blocks.
+    pub web_acl: Option<(Vec<Value>, bool)>,
 }
 
 /// The pre-compute and takedown pipeline: the state machine, the function its tasks
@@ -389,6 +392,29 @@ fn pipeline(resources: &BTreeMap<String, Value>) -> Result<Option<Pipeline>, Mod
     }))
 }
 
+/// The rules of the web ACL the distribution names (`webAclId`).
+fn web_acl(
+    resources: &BTreeMap<String, Value>,
+    distribution: &Value,
+) -> Result<Option<(Vec<Value>, bool)>, ModelError> {
+    let Some(arn) = distribution["webAclId"].as_str() else {
+        return Ok(None);
+    };
+    let acl = resources
+        .iter()
+        .find(|(_, r)| r["kind"] == "WebACL" && str_at(r, "/status/atProvider/arn") == Some(arn))
+        .ok_or_else(|| {
+            err(
+                "distribution",
+                format!("webAclId {arn} names no rendered WebACL"),
+            )
+        })?;
+    let fp = &acl.1["spec"]["forProvider"];
+    let rules: Vec<Value> = serde_json::from_str(fp["ruleJson"].as_str().unwrap_or("[]"))
+        .map_err(|e| err(acl.0, format!("ruleJson is not JSON: {e}")))?;
+    Ok(Some((rules, fp.pointer("/defaultAction/block").is_some())))
+}
+
 impl CdnModel {
     /// Reads the model from a complete observed graph (every resource with its status).
     pub fn from_resources(resources: &BTreeMap<String, Value>) -> Result<CdnModel, ModelError> {
@@ -636,6 +662,7 @@ impl CdnModel {
             invalidation_window,
             replication,
             pipeline: pipeline(resources)?,
+            web_acl: web_acl(resources, fp)?,
         })
     }
 
@@ -736,6 +763,9 @@ mod tests {
             m.variants_bucket
         );
         assert_eq!(p.definition["StartAt"], "Route");
+        let (rules, default_block) = m.web_acl.as_ref().unwrap();
+        assert!(!default_block);
+        assert!(rules.iter().any(|r| r["Name"] == "rate-limit-per-ip"));
     }
 
     #[test]

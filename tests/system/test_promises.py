@@ -318,3 +318,69 @@ def test_the_cloudfront_api_keeps_callerreference_idempotency(cdn: Cdn):
         raise AssertionError("an unknown distribution answered")
     except cf.exceptions.NoSuchDistribution:
         pass
+
+
+# --- WAF: rate limit and hotlink protection -----------------------------------------
+
+import yaml  # noqa: E402
+
+from conftest import REPO_ROOT  # noqa: E402
+
+CLAIM = yaml.safe_load((REPO_ROOT / "examples" / "complete.yaml").read_text())
+
+
+def waf_rule(r) -> str | None:
+    return r.headers.get("x-imagecdn-dev-waf-rule") if r.status == 403 else None
+
+
+def test_hotlink_rules_block_what_the_claim_says_and_only_that(cdn: Cdn):
+    shop = "/shop/hopper.jpg?w=320"
+    allowed = {
+        "the tenant's own site": "https://shop.example.com/product/1",
+        "a subdomain of it": "https://m.shop.example.com/",
+        "with a port": "http://shop.example.com:8080/x",
+    }
+    for name, referer in allowed.items():
+        r = cdn.get(shop, headers={"Referer": referer})
+        assert r.status == 200, (name, r.status, r.body[:120])
+    assert CLAIM["spec"]["waf"]["allowEmptyReferer"] is True
+    assert cdn.get(shop).status == 200, "no Referer is allowed (allowEmptyReferer)"
+    blocked = {
+        "another site": ("https://evil.test/", shop),
+        "the WAF-wide list is not the tenant's": ("https://example.com/", shop),
+        "a look-alike domain": ("https://shop.example.com.evil.test/", shop),
+        "a repeated slash": ("https://evil.test/", "/shop//hopper.jpg?w=320"),
+        "an encoded segment": ("https://evil.test/", "/%73hop/hopper.jpg?w=320"),
+        "a dot segment": ("https://evil.test/", "/x/../shop/hopper.jpg?w=320"),
+    }
+    for name, (referer, path) in blocked.items():
+        r = cdn.get(path, headers={"Referer": referer})
+        assert waf_rule(r) == "hotlink-shop", (name, r.status, r.headers)
+
+    # The signed tenant has no referer list of its own: the WAF-wide one applies.
+    (behavior,) = cdn.config()["signed_behaviors"]
+    good = signer((EXAMPLE_KEYS / "partners-private-key.pem").read_bytes(), behavior["key_ids"][0])
+    signed = good.generate_presigned_url(f"{cdn.base}/partners/media/hopper.jpg?w=160", date_less_than=in_an_hour())
+    path = signed[len(cdn.base):]
+    assert cdn.get(path, headers={"Referer": "https://www.example.com/"}).status == 200
+    assert waf_rule(cdn.get(path, headers={"Referer": "https://evil.test/"})) == "hotlink"
+
+
+def test_the_rate_limit_blocks_one_ip_at_the_claims_limit(cdn: Cdn):
+    limit = CLAIM["spec"]["waf"]["rateLimit"]
+    path = "/shop/hopper.jpg?w=160"
+    assert cdn.get(path).status == 200
+    noisy = {"X-Imagecdn-Dev-Viewer-Ip": "203.0.113.77"}
+    before = cdn.stats()
+
+    def one(_):
+        return cdn.get(path, headers=noisy).status
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(one, range(limit)))
+    assert statuses.count(200) == limit, "every request up to the limit is served"
+    r = cdn.get(path, headers=noisy)
+    assert waf_rule(r) == "rate-limit-per-ip"
+    # Only that IP: another viewer is served.
+    assert cdn.get(path, headers={"X-Imagecdn-Dev-Viewer-Ip": "203.0.113.78"}).status == 200
+    assert delta(before, cdn.stats(), "waf_blocked") == 1

@@ -80,6 +80,7 @@ pub struct Stats {
     pub errors_5xx: AtomicU64,
     pub function_responses: AtomicU64,
     pub signed_refusals: AtomicU64,
+    pub waf_blocked: AtomicU64,
 }
 
 #[derive(Serialize)]
@@ -94,6 +95,7 @@ pub struct StatsReport {
     pub errors_5xx: u64,
     pub function_responses: u64,
     pub signed_refusals: u64,
+    pub waf_blocked: u64,
     pub cache_objects: usize,
     pub shield_objects: usize,
     /// S3 requests each region's endpoint received (the edge function's and CloudFront's).
@@ -117,6 +119,7 @@ pub struct Cdn {
     /// What the viewer-request function and signed URLs see as the host.
     pub public_host: String,
     pub invalidations: Invalidations,
+    pub waf: Option<crate::waf::WebAcl>,
 }
 
 fn now_epoch() -> u64 {
@@ -227,6 +230,10 @@ impl Cdn {
         public_host: String,
         invalidation_time: Duration,
     ) -> Cdn {
+        let waf = model
+            .web_acl
+            .as_ref()
+            .map(|(rules, default_block)| crate::waf::WebAcl::new(rules, *default_block));
         Cdn {
             model,
             regions,
@@ -240,6 +247,7 @@ impl Cdn {
             request_ids: AtomicU64::new(1),
             public_host,
             invalidations: Invalidations::new(invalidation_time),
+            waf,
         }
     }
 
@@ -275,6 +283,7 @@ impl Cdn {
             errors_5xx: get(&s.errors_5xx),
             function_responses: get(&s.function_responses),
             signed_refusals: get(&s.signed_refusals),
+            waf_blocked: get(&s.waf_blocked),
             cache_objects: self.edge_cache.len(),
             shield_objects: self.shield.len(),
             region_requests: self
@@ -316,6 +325,15 @@ impl Cdn {
     }
 
     async fn serve(&self, req: &ViewerRequest) -> ViewerResponse {
+        // AWS WAF sees the request before CloudFront does anything else.
+        if let Some(waf) = &self.waf
+            && let crate::waf::Verdict::Block { rule } = waf.evaluate(req, Instant::now())
+        {
+            self.stats.waf_blocked.fetch_add(1, Ordering::Relaxed);
+            let mut rsp = text_response(403, "Request blocked by AWS WAF.");
+            rsp.headers.push(("x-imagecdn-dev-waf-rule".into(), rule));
+            return rsp;
+        }
         let behavior = select_behavior(&self.model, &req.raw_path);
         if !behavior.allowed_methods.contains(&req.method) {
             return text_response(
