@@ -170,6 +170,11 @@ ensure_npm_packages asl-validator@4.0.0
 EDGE_NPM="$ROOT/.peers/npm-edge"
 NPM_PREFIX="$EDGE_NPM" ensure_npm_packages @aws-sdk/client-s3@3.1175.0 sharp@0.35.5
 export IMAGECDN_NPM_BIN="$NPM_PREFIX/node_modules/.bin"
+# The local CDN's page is tested in Debian's Chromium, driven by playwright-core (no
+# browser download: it launches /usr/bin/chromium). A prefix of its own, as above.
+ensure_debian_packages chromium
+BROWSER_NPM="$ROOT/.peers/npm-browser"
+NPM_PREFIX="$BROWSER_NPM" ensure_npm_packages playwright-core@1.65.1
 
 heading "cargo fmt --all --check"
 cargo fmt --all --check -- --color=never
@@ -210,7 +215,8 @@ DEV_BIN="$CARGO_TARGET_DIR/debug/imagecdn-dev"
 [ -x "$DEV_BIN" ] || die "no binary at $DEV_BIN after the build"
 set +e
 IMAGECDN_DEV_BIN="$DEV_BIN" IMAGECDN_MOTO_SERVER="$VENV/bin/moto_server" \
-  IMAGECDN_EDGE_NPM="$EDGE_NPM/node_modules" PYTHONDONTWRITEBYTECODE=1 \
+  IMAGECDN_EDGE_NPM="$EDGE_NPM/node_modules" IMAGECDN_BROWSER_NPM="$BROWSER_NPM/node_modules" \
+  IMAGECDN_ARTIFACTS="${IMAGECDN_ARTIFACTS:-$ROOT/target/test-artifacts}" PYTHONDONTWRITEBYTECODE=1 \
   "$VENV/bin/python" -m pytest "$ROOT/tests/system" \
   --rootdir "$ROOT/tests/system" -p no:cacheprovider --timeout 600 -ra
 rc=$?

@@ -129,6 +129,8 @@ pub struct CdnModel {
     /// The web ACL attached to the distribution: its rules (`ruleJson`) and whether its
     /// default action blocks.
     pub web_acl: Option<(Vec<Value>, bool)>,
+    /// Preset names, from the default behavior's viewer function settings.
+    pub presets: Vec<String>,
 }
 
 /// The pre-compute and takedown pipeline: the state machine, the function its tasks
@@ -415,6 +417,13 @@ fn web_acl(
     Ok(Some((rules, fp.pointer("/defaultAction/block").is_some())))
 }
 
+/// The settings object a generated viewer function carries (`var S={...};`, see
+/// urlapi::cloudfront).
+pub fn function_settings(code: &str) -> Option<Value> {
+    let line = code.lines().find_map(|l| l.strip_prefix("var S="))?;
+    serde_json::from_str(line.trim_end().strip_suffix(';')?).ok()
+}
+
 impl CdnModel {
     /// Reads the model from a complete observed graph (every resource with its status).
     pub fn from_resources(resources: &BTreeMap<String, Value>) -> Result<CdnModel, ModelError> {
@@ -633,6 +642,17 @@ impl CdnModel {
                 })
             })
             .collect::<Result<Vec<_>, ModelError>>()?;
+        let presets = default_behavior
+            .viewer_function
+            .as_ref()
+            .and_then(|arn| functions.get(arn))
+            .and_then(|code| function_settings(code))
+            .and_then(|s| {
+                s["presets"]
+                    .as_object()
+                    .map(|p| p.keys().cloned().collect())
+            })
+            .unwrap_or_default();
         let claim_name = str_at(dist, "/metadata/labels/crossplane.io~1composite")
             .unwrap_or("imagecdn")
             .to_string();
@@ -663,6 +683,7 @@ impl CdnModel {
             replication,
             pipeline: pipeline(resources)?,
             web_acl: web_acl(resources, fp)?,
+            presets,
         })
     }
 
@@ -766,6 +787,7 @@ mod tests {
         let (rules, default_block) = m.web_acl.as_ref().unwrap();
         assert!(!default_block);
         assert!(rules.iter().any(|r| r["Name"] == "rate-limit-per-ip"));
+        assert_eq!(m.presets, ["card", "hero", "thumb"]);
     }
 
     #[test]

@@ -439,6 +439,38 @@ impl Regions {
         self.listeners.write().expect("listeners lock").push(hook);
     }
 
+    /// Every key of `bucket` (ListObjectsV2, all pages), through its region's gate.
+    pub async fn list_keys(&self, bucket: &str) -> Result<Vec<String>> {
+        let region = self
+            .gate_for_bucket(bucket)
+            .ok_or_else(|| anyhow::anyhow!("no region holds {bucket}"))?;
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut url = format!("{}/{bucket}?list-type=2", region.url());
+            if let Some(t) = &token {
+                url.push_str(&format!(
+                    "&continuation-token={}",
+                    imagecdn_urlapi::percent::encode_component(t)
+                ));
+            }
+            let req = Request::get(url)
+                .header(hyper::header::AUTHORIZATION, SIGNED_BY_EMULATOR)
+                .body(Full::new(Bytes::new()))?;
+            let rsp = self.client.request(req).await?;
+            if !rsp.status().is_success() {
+                bail!("listing {bucket}: {}", rsp.status());
+            }
+            let body = rsp.into_body().collect().await?.to_bytes();
+            let (page, next) = parse_list(&body)?;
+            keys.extend(page);
+            match next {
+                Some(t) => token = Some(t),
+                None => return Ok(keys),
+            }
+        }
+    }
+
     /// Stops every moto server.
     pub fn stop(&self) {
         for region in self.by_name.values() {
@@ -456,6 +488,41 @@ impl Regions {
     /// The gate of the region holding `bucket`.
     pub fn gate_for_bucket(&self, bucket: &str) -> Option<&Arc<Region>> {
         self.by_name.get(self.bucket_region.get(bucket)?)
+    }
+}
+
+/// Keys and the continuation token of a ListObjectsV2 page.
+fn parse_list(body: &[u8]) -> Result<(Vec<String>, Option<String>)> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let (mut keys, mut next, mut current, mut text) =
+        (Vec::new(), None, String::new(), String::new());
+    loop {
+        match reader.read_event()? {
+            Event::Start(e) => {
+                current = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                text.clear();
+            }
+            Event::Text(t) => text.push_str(&t.decode()?),
+            Event::GeneralRef(r) => {
+                let name = r.decode()?;
+                match r.resolve_char_ref()? {
+                    Some(c) => text.push(c),
+                    None => text
+                        .push_str(quick_xml::escape::resolve_xml_entity(&name).unwrap_or_default()),
+                }
+            }
+            Event::End(_) => {
+                match current.as_str() {
+                    "Key" => keys.push(std::mem::take(&mut text)),
+                    "NextContinuationToken" => next = Some(std::mem::take(&mut text)),
+                    _ => {}
+                }
+                current.clear();
+            }
+            Event::Eof => return Ok((keys, next)),
+            _ => {}
+        }
     }
 }
 

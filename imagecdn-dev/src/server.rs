@@ -35,6 +35,8 @@ pub fn router(state: AppState) -> Router {
         .route("/_imagecdn/stats", get(stats))
         .route("/_imagecdn/config", get(config))
         .route("/_imagecdn/executions", get(executions))
+        .route("/_imagecdn/", get(page))
+        .route("/_imagecdn/originals", get(originals))
         .route("/_imagecdn/regions/{region}/outage", post(outage))
         .route("/_imagecdn/regions/{region}/restore", post(restore))
         .fallback(cdn_request)
@@ -49,6 +51,29 @@ async fn stats(State(state): State<AppState>) -> Response {
         report["executions_failed"] = json!(p.failed.load(std::sync::atomic::Ordering::Relaxed));
     }
     Json(report).into_response()
+}
+
+/// The page that lists the originals and builds variant URLs with a live preview.
+const PAGE: &str = include_str!("../js/page.html");
+
+async fn page() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        PAGE,
+    )
+        .into_response()
+}
+
+async fn originals(State(state): State<AppState>) -> Response {
+    let primary = state.cdn.regions.primary();
+    match state.cdn.regions.list_keys(&primary.originals_bucket).await {
+        Ok(keys) => Json(keys).into_response(),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            format!("listing the originals: {e:#}\n"),
+        )
+            .into_response(),
+    }
 }
 
 async fn executions(State(state): State<AppState>) -> Response {
@@ -88,6 +113,7 @@ async fn config(State(state): State<AppState>) -> Response {
     Json(json!({
         "cdn_url": format!("http://{}", cdn.public_host),
         "signed_behaviors": signed,
+        "presets": m.presets,
         "distribution_id": m.distribution_id,
         "variants_bucket": m.variants_bucket,
         "tenant_prefixes": m.tenant_prefixes(),

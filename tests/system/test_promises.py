@@ -384,3 +384,40 @@ def test_the_rate_limit_blocks_one_ip_at_the_claims_limit(cdn: Cdn):
     # Only that IP: another viewer is served.
     assert cdn.get(path, headers={"X-Imagecdn-Dev-Viewer-Ip": "203.0.113.78"}).status == 200
     assert delta(before, cdn.stats(), "waf_blocked") == 1
+
+
+# --- the page ------------------------------------------------------------------------
+
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+def test_the_page_builds_urls_with_a_live_preview_in_chromium(cdn: Cdn, tmp_path):
+    browser_npm = os.environ.get("IMAGECDN_BROWSER_NPM")
+    assert browser_npm and Path(browser_npm, "playwright-core").is_dir(), "IMAGECDN_BROWSER_NPM must hold playwright-core"
+    shots = Path(os.environ.get("IMAGECDN_ARTIFACTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    run = subprocess.run(
+        ["node", str(Path(__file__).with_name("page.js")), cdn.base, str(shots)],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "NODE_PATH": browser_npm},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout)
+    print(f"screenshot: {shots / 'imagecdn-dev-page.png'}")
+    keys = {o["key"]: o["signed"] for o in out["originals"]}
+    assert keys["shop/hopper.jpg"] is False
+    assert keys["partners/media/hopper.jpg"] is True, "the signed tenant's originals are marked"
+    assert out["presets"] == ["card", "hero", "thumb"]
+    first, again, preset = out["first"], out["again"], out["preset"]
+    assert first["url"] == "/shop/hopper.jpg?w=480&fm=webp"
+    assert first["key"] == "/shop/hopper.jpg?fm=webp&w=480", "the canonical cache key"
+    assert first["status"].startswith("200") and first["type"].startswith("image/webp")
+    assert (first["width"], first["height"]) == (480, 563)
+    assert "cdn-total" in first["timing"]
+    assert again["cache"] == "Hit from cloudfront" and again["key"] == first["key"]
+    assert preset["key"] == "/shop/hopper.jpg?fm=webp&h=200&q=70&w=200"
+    assert (preset["width"], preset["height"]) == (200, 200)
+    assert out["errors"] == []
+    assert (shots / "imagecdn-dev-page.png").stat().st_size > 10_000
