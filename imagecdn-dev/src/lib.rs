@@ -192,7 +192,7 @@ pub async fn start(opts: &ServeOptions, progress: &dyn Fn(&str)) -> Result<Runni
             )
             .await?;
             let mut runner =
-                pipeline::PipelineRunner::new(model.clone(), deps, cdn.clone(), primary);
+                pipeline::PipelineRunner::new(model.clone(), deps, cdn.clone(), primary)?;
             runner.delay_scale = opts.retry_delay_scale;
             let runner = Arc::new(runner);
             let weak = Arc::downgrade(&runner);

@@ -81,14 +81,6 @@ pub fn remove_dot_segments(path: &str) -> String {
 /// CloudFront path patterns: `*` any run, `?` one character, case-sensitive, the
 /// leading `/` optional.
 pub fn pattern_matches(pattern: &str, path: &str) -> bool {
-    fn glob(p: &[u8], s: &[u8]) -> bool {
-        match p.split_first() {
-            None => s.is_empty(),
-            Some((b'*', rest)) => (0..=s.len()).any(|i| glob(rest, &s[i..])),
-            Some((b'?', rest)) => !s.is_empty() && glob(rest, &s[1..]),
-            Some((c, rest)) => s.first() == Some(c) && glob(rest, &s[1..]),
-        }
-    }
     let with_slash = |x: &str| {
         if x.starts_with('/') {
             x.to_string()
@@ -96,7 +88,33 @@ pub fn pattern_matches(pattern: &str, path: &str) -> bool {
             format!("/{x}")
         }
     };
-    glob(with_slash(pattern).as_bytes(), with_slash(path).as_bytes())
+    glob_matches(&with_slash(pattern), &with_slash(path))
+}
+
+/// CloudFront's wildcards (path patterns, signed-URL policy resources): `*` any run,
+/// `?` one byte, everything else literal. Greedy with one backtrack point, so O(n * m)
+/// whatever the number of `*` (a policy is attacker-controlled).
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    let (p, s) = (pattern.as_bytes(), text.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < s.len() {
+        if i < p.len() && (p[i] == b'?' || p[i] == s[j]) && p[i] != b'*' {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == b'*' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((si, sj)) = star {
+            // Let the last `*` take one more byte and retry.
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == b'*')
 }
 
 /// AWS WAF's `URL_DECODE` then `NORMALIZE_PATH` (repeated slashes, `./` and `../`
@@ -154,6 +172,14 @@ mod tests {
         assert!(!pattern_matches("/vip/*", "/vipx/a.jpg"));
         assert!(!pattern_matches("/vip/*", "//vip/a.jpg"));
         assert!(pattern_matches("a?c/*", "/abc/x"));
+        assert!(glob_matches("*", ""));
+        assert!(glob_matches("a*b*c", "axxbyyc"));
+        assert!(!glob_matches("a*b*c", "axxbyy"));
+        assert!(glob_matches("https://h/p/*", "https://h/p/x?w=1"));
+        assert!(!glob_matches("?", ""));
+        // Many stars stay fast (no exponential backtracking).
+        let pattern = "*a".repeat(30);
+        assert!(!glob_matches(&pattern, &"a".repeat(29)));
         assert_eq!(
             waf_transform(
                 "/x%2F..%2F%2Fvip/a",

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use function_imagecdn::sign::{HashAlgorithm, SignRequest, policy};
+use imagecdn_urlapi::path_matching::glob_matches;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::signature::Verifier;
 use serde_json::Value;
@@ -69,19 +70,6 @@ pub fn split_signed_query(query: &str) -> (String, BTreeMap<String, String>) {
     (rest.join("&"), signed)
 }
 
-/// CloudFront policy resources: `*` any run, `?` one character.
-fn resource_matches(pattern: &str, url: &str) -> bool {
-    fn glob(p: &[u8], s: &[u8]) -> bool {
-        match p.split_first() {
-            None => s.is_empty(),
-            Some((b'*', rest)) => (0..=s.len()).any(|i| glob(rest, &s[i..])),
-            Some((b'?', rest)) => !s.is_empty() && glob(rest, &s[1..]),
-            Some((c, rest)) => s.first() == Some(c) && glob(rest, &s[1..]),
-        }
-    }
-    glob(pattern.as_bytes(), url.as_bytes())
-}
-
 fn ip_in(cidr: &str, ip: IpAddr) -> bool {
     let (net, bits) = cidr.split_once('/').unwrap_or((cidr, "32"));
     match (net.parse::<IpAddr>(), bits.parse::<u32>(), ip) {
@@ -130,7 +118,7 @@ pub fn verify(
                 serde_json::from_slice(&bytes).map_err(|_| Refusal("Malformed Policy"))?;
             let statement = &doc["Statement"][0];
             let resource = statement["Resource"].as_str().unwrap_or("*");
-            if !resource_matches(resource, &url) {
+            if !glob_matches(resource, &url) {
                 return Err(Refusal(
                     "Access denied: the policy's resource does not match",
                 ));

@@ -104,6 +104,21 @@ pub struct PipelineRunner {
     pub failed: AtomicU64,
     /// Retry waits are multiplied by this (1.0: as AWS waits).
     pub delay_scale: f64,
+    /// Executions run here, apart from the CDN's runtime: the renderer's transforms are
+    /// CPU-bound (in Lambda, one invocation owns its process) and must not starve the
+    /// servers.
+    runtime: Option<tokio::runtime::Runtime>,
+    /// Rendering invocations at once (sized to this machine: each holds decoded images);
+    /// further ones wait, as throttled invocations are retried in AWS.
+    invocations: tokio::sync::Semaphore,
+}
+
+impl Drop for PipelineRunner {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// The renderer's clients, pointed at the emulated S3 (the router) and CloudFront API.
@@ -160,8 +175,14 @@ impl PipelineRunner {
         deps: imagecdn_renderer::Deps,
         cdn: Arc<Cdn>,
         region: String,
-    ) -> PipelineRunner {
-        PipelineRunner {
+    ) -> Result<PipelineRunner> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cores)
+            .thread_name("imagecdn-dev-pipeline")
+            .enable_all()
+            .build()?;
+        Ok(PipelineRunner {
             model,
             deps,
             cdn,
@@ -171,7 +192,9 @@ impl PipelineRunner {
             started: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             delay_scale: 1.0,
-        }
+            runtime: Some(runtime),
+            invocations: tokio::sync::Semaphore::new(2 * cores),
+        })
     }
 
     pub fn executions(&self) -> Vec<ExecutionRecord> {
@@ -236,7 +259,10 @@ impl PipelineRunner {
         self.started.fetch_add(1, Ordering::Relaxed);
         let me = self.clone();
         let rule_name = rule.name.clone();
-        tokio::spawn(async move {
+        let Some(runtime) = self.runtime.as_ref() else {
+            return;
+        };
+        runtime.spawn(async move {
             let run = asl::execute(
                 &me.model.definition,
                 input.clone(),
@@ -280,6 +306,18 @@ impl PipelineRunner {
         }
         let event: imagecdn_renderer::Event = serde_json::from_value(parameters["Payload"].clone())
             .map_err(|e| TaskError::new("ImageCDN.BadEvent", e.to_string()))?;
+        // Only the CPU- and memory-heavy actions wait for a slot: takedowns (purge, flush,
+        // ack) never queue behind renders.
+        let heavy = matches!(
+            event,
+            imagecdn_renderer::Event::Render { .. } | imagecdn_renderer::Event::Renders {}
+        );
+        let _slot = match heavy {
+            true => Some(self.invocations.acquire().await.map_err(|_| {
+                TaskError::new("Lambda.ServiceException", "the pipeline is stopping")
+            })?),
+            false => None,
+        };
         match imagecdn_renderer::handle(&self.deps, event).await {
             Ok(payload) => {
                 Ok(json!({"ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200}))
