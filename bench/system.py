@@ -43,6 +43,9 @@ def get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
             return rsp.status, dict(rsp.headers.items()), rsp.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers.items()), e.read()
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+        # Counted as an error by the caller (status 0), never a crash of the benchmark.
+        return 0, {"x-bench-error": repr(e)}, b""
 
 
 def stats(base: str) -> dict:
@@ -156,9 +159,17 @@ def zipf_replay(base: str, n_requests: int, n_originals: int, s: float, seed: in
     paths = [zipf_request(rng, n_originals, cdf) for _ in range(n_requests)]
     before = stats(base)
     t0 = time.perf_counter()
+
+    def timed(path: str) -> tuple[int, float]:
+        started = time.perf_counter()
+        status = get(base + path)[0]
+        return status, time.perf_counter() - started
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(lambda p: get(base + p)[0], paths, chunksize=64))
+        results = list(pool.map(timed, paths, chunksize=64))
     elapsed = time.perf_counter() - t0
+    statuses = [st for st, _ in results]
+    latencies = sorted(d for _, d in results)
     after = stats(base)
     d = {k: after[k] - before[k] for k in ("requests", "cache_hits", "shield_hits", "origin_requests", "transforms")}
     return {
@@ -170,6 +181,9 @@ def zipf_replay(base: str, n_requests: int, n_originals: int, s: float, seed: in
         "transforms": d["transforms"],
         "cache_objects": after["cache_objects"],
         "seconds": elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "max_ms": latencies[-1] * 1000,
     }
 
 
@@ -225,7 +239,8 @@ def main() -> None:
     print(
         f"| Zipf (s=1.0) replay, {z['requests']:,} requests over {args.originals:,} originals, 30% with tracking junk, "
         f"aliases/case/dpr spellings | edge hit ratio {z['hit_ratio']:.1%}; {z['shield_hits']} shield hits, "
-        f"{z['origin_requests']} origin requests, {z['transforms']} transforms, {z['errors']} errors, {z['seconds']:.0f} s |"
+        f"{z['origin_requests']} origin requests, {z['transforms']} transforms, {z['errors']} errors; "
+        f"latency p50 {z['p50_ms']:.1f} ms, p99 {z['p99_ms']:.0f} ms, max {z['max_ms']:.0f} ms; {z['seconds']:.0f} s |"
     )
     print(f"| delete to the last layer purged (settle 40 s + window {config['invalidation_window_seconds']} s) | {t:.0f} s |")
 

@@ -12,7 +12,8 @@
  *
  * Protocol: one JSON object per line on stdin, one answer per line on stdout, matched by
  * `id`; requests run concurrently, as separate Lambda@Edge instances would.
- *   {id, op: "viewer", code, request: {uri, query, headers, method, ip}, context}
+ *   {id, op: "define", function, code} -> {id, result: {}} (compiles a function once)
+ *   {id, op: "viewer", function, request: {uri, query, headers, method, ip}, context}
  *     -> {id, result: {response} | {request: {uri, query, headers}}} or {id, error}
  *   {id, op: "origin-request", event} -> {id, result} or {id, error}
  * Everything the shipped code logs goes to stderr, so stdout carries only answers.
@@ -35,21 +36,15 @@ if (!edgeDir) {
 }
 const edge = require(path.resolve(edgeDir, 'index.js'));
 
-/** One sandbox per function code, reused across requests like a warm CloudFront Function. */
+/** Sandboxes by function ID (`define`), reused across requests like a warm CloudFront Function. */
 const boxes = new Map();
-function box(code) {
-  let b = boxes.get(code);
-  if (!b) {
-    b = cf.sandbox(code);
-    boxes.set(code, b);
-  }
-  return b;
-}
 
 let counter = 0;
 function viewer(msg) {
+  const b = boxes.get(msg.function);
+  if (!b) throw new Error(`function ${msg.function} was not defined`);
   const event = cf.buildEvent(msg.request, ++counter, msg.context);
-  const result = cf.invokeWithTimeout(box(msg.code), JSON.stringify(event));
+  const result = cf.invokeWithTimeout(b, JSON.stringify(event));
   if (result && result.statusCode !== undefined) return { response: result };
   const qs = cf.serializeQuerystring(result.querystring);
   if (!qs.ok) throw new Error(qs.error);
@@ -68,7 +63,10 @@ async function handle(line) {
   }
   let answer;
   try {
-    if (msg.op === 'viewer') answer = { id: msg.id, result: viewer(msg) };
+    if (msg.op === 'define') {
+      boxes.set(msg.function, cf.sandbox(msg.code));
+      answer = { id: msg.id, result: {} };
+    } else if (msg.op === 'viewer') answer = { id: msg.id, result: viewer(msg) };
     else if (msg.op === 'origin-request') answer = { id: msg.id, result: await edge.handler(msg.event) };
     else answer = { id: msg.id, error: `unknown op ${JSON.stringify(msg.op)}` };
   } catch (e) {

@@ -26,6 +26,8 @@ pub struct EdgeHost {
     stdin: Mutex<ChildStdin>,
     pending: Pending,
     next_id: AtomicU64,
+    /// Function code -> the ID Node compiled it under (sent once, not with every request).
+    functions: Mutex<HashMap<String, u64>>,
     _child: Child,
 }
 
@@ -125,6 +127,7 @@ impl EdgeHost {
             stdin: Mutex::new(stdin),
             pending,
             next_id: AtomicU64::new(1),
+            functions: Mutex::default(),
             _child: child,
         })
     }
@@ -155,8 +158,21 @@ impl EdgeHost {
         request: Value,
         context: Value,
     ) -> Result<Value> {
+        let function = {
+            let mut functions = self.functions.lock().await;
+            match functions.get(code) {
+                Some(id) => *id,
+                None => {
+                    let id = functions.len() as u64 + 1;
+                    let define = json!({"op": "define", "function": id, "code": code});
+                    self.call(define, Duration::from_secs(5)).await?;
+                    functions.insert(code.to_string(), id);
+                    id
+                }
+            }
+        };
         self.call(
-            json!({"op": "viewer", "code": code, "request": request, "context": context}),
+            json!({"op": "viewer", "function": function, "request": request, "context": context}),
             Duration::from_secs(5),
         )
         .await
