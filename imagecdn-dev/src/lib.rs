@@ -111,6 +111,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The emulated CloudFront API (invalidations).
     pub cloudfront_api: SocketAddr,
+    /// The originals uploaded at start.
+    pub uploaded: Vec<String>,
 }
 
 impl Running {
@@ -207,9 +209,10 @@ pub async fn start(opts: &ServeOptions, progress: &dyn Fn(&str)) -> Result<Runni
         None => None,
     };
 
-    if let Some(dir) = &opts.originals {
-        upload::upload_dir(&cdn, dir, progress).await?;
-    }
+    let uploaded = match &opts.originals {
+        Some(dir) => upload::upload_dir(&cdn, dir, progress).await?,
+        None => Vec::new(),
+    };
     let app = server::router(server::AppState {
         cdn: cdn.clone(),
         pipeline: pipeline.clone(),
@@ -231,5 +234,6 @@ pub async fn start(opts: &ServeOptions, progress: &dyn Fn(&str)) -> Result<Runni
         pipeline,
         addr,
         cloudfront_api,
+        uploaded,
     })
 }

@@ -194,10 +194,7 @@ async fn serve(cli: Command) -> Result<()> {
         .filter_map(|b| b.path_pattern.as_deref())
         .map(|p| p.trim_start_matches('/').trim_end_matches("/*").to_string())
         .collect();
-    let keys = match &opts.originals {
-        Some(dir) => walk_keys(dir),
-        None => Vec::new(),
-    };
+    let keys = &running.uploaded;
     println!(
         "ImageCDN {} serves on {base} (ready in {:.1} s)",
         model.claim_name,
@@ -213,7 +210,7 @@ async fn serve(cli: Command) -> Result<()> {
         .filter(|_| embedded);
     for url in example_urls(
         &base,
-        &keys,
+        keys,
         &signed_prefixes,
         signing_key_id.map(String::as_str),
     ) {
@@ -235,23 +232,6 @@ async fn serve(cli: Command) -> Result<()> {
     // Give child processes a moment to see their pipes close.
     tokio::time::sleep(Duration::from_millis(100)).await;
     Ok(())
-}
-
-fn walk_keys(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Some(k) = imagecdn_dev::upload::key_of(dir, &p) {
-                out.push(k);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn main() -> ExitCode {

@@ -526,15 +526,10 @@ impl Cdn {
                 Attempt::Answer(o) => o,
                 Attempt::Unreachable(why) => {
                     tracing::info!("origin {} unreachable: {why}", origin.id);
-                    last = Some(Cached {
-                        status: 504,
-                        headers: vec![("content-type".into(), "text/plain".into())],
-                        body: Bytes::from_static(
-                            b"504 Gateway Timeout: CloudFront could not connect to the origin\n",
-                        ),
-                        path: String::new(),
-                        expires: Instant::now(),
-                    });
+                    last = Some(generated_error(
+                        504,
+                        "Gateway Timeout: CloudFront could not connect to the origin",
+                    ));
                     continue;
                 }
             };
@@ -637,13 +632,10 @@ impl Cdn {
                 Ok(result) => request = result,
                 Err(e) => {
                     tracing::warn!("the origin-request function failed: {e}");
-                    return Attempt::Answer(Cached {
-                        status: 503,
-                        headers: vec![("content-type".into(), "text/plain".into())],
-                        body: Bytes::from_static(b"503 The Lambda function associated with the CloudFront distribution is invalid or doesn't have the required permissions.\n"),
-                        path: "generated".into(),
-                        expires: Instant::now(),
-                    });
+                    return Attempt::Answer(generated_error(
+                        503,
+                        "The Lambda function associated with the CloudFront distribution is invalid or doesn't have the required permissions.",
+                    ));
                 }
             }
         }
