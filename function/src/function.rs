@@ -9,6 +9,7 @@ use function_sdk_rust::{request, response};
 use serde_json::Value;
 use tonic::{Request, Response, Status};
 
+use crate::api::Composite;
 use crate::compose;
 use crate::observed::Observed;
 use crate::validate;
@@ -58,30 +59,21 @@ pub fn run(req: &RunFunctionRequest) -> RunFunctionResponse {
             return rsp;
         }
     };
-    let name = composite
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if name.is_empty() {
-        fatal(
-            &mut rsp,
-            "metadata.name: the composite resource has no name",
-        );
-        return rsp;
-    }
-
-    let claim_namespace = composite
-        .pointer("/metadata/labels/crossplane.io~1claim-namespace")
-        .and_then(Value::as_str)
-        .filter(|ns| !ns.is_empty());
-    let errors = validate::check_namespaces(&spec, claim_namespace);
+    let target = match Composite::of(&composite) {
+        Ok(target) => target,
+        Err(message) => {
+            fatal(&mut rsp, message);
+            return rsp;
+        }
+    };
+    let errors = validate::check_api_fields(&spec, &target);
     if !errors.is_empty() {
         fatal(&mut rsp, invalid(&errors));
         return rsp;
     }
 
     let observed = observed_resources(req);
-    let composition = compose::compose(&spec, name, claim_namespace, &observed);
+    let composition = compose::compose(&spec, &target, &observed);
 
     for (name, body) in &composition.resources {
         let desired = response::desired_composed(&mut rsp, name.clone());

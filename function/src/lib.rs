@@ -5,6 +5,7 @@
 //! results. The gRPC server ([`function::ImageCdnFunction`]) and the `render`
 //! command ([`render`]) both call it, so a preview is exactly what Crossplane gets.
 
+pub mod api;
 pub mod compose;
 pub mod function;
 pub mod iam;

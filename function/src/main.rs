@@ -32,8 +32,13 @@ enum Command {
         #[arg(long)]
         observed: Option<PathBuf>,
     },
-    /// Print the CompositeResourceDefinition generated from the Rust spec types.
-    Xrd,
+    /// Print the CompositeResourceDefinition generated from the Rust spec types: the
+    /// claim API's (apis/definition.yaml), or the namespaced API's.
+    Xrd {
+        /// The namespaced API's XRD (apis/namespaced/definition.yaml).
+        #[arg(long)]
+        namespaced: bool,
+    },
     /// Print the claim reference (Markdown) generated from the same types.
     Reference,
     /// Sign a URL for a tenant that requires signed URLs (CloudFront canned or custom
@@ -91,8 +96,12 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Some(Command::Xrd) => {
-            print!("{}", xrd::definition_yaml());
+        Some(Command::Xrd { namespaced }) => {
+            if namespaced {
+                print!("{}", xrd::namespaced_definition_yaml());
+            } else {
+                print!("{}", xrd::definition_yaml());
+            }
             ExitCode::SUCCESS
         }
         Some(Command::Reference) => {

@@ -65,6 +65,15 @@ impl Names {
         }
     }
 
+    /// The names of a namespaced composite: its name, its namespace and a short hash of
+    /// `namespace/name`, so that no two (namespace, name) pairs share a base even when
+    /// their dashes line up (`media`+`shop` and `media-shop`+`default`).
+    pub fn namespaced(namespace: &str, name: &str) -> Names {
+        let digest = Sha256::digest(format!("{namespace}/{name}").as_bytes());
+        let hash: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+        Names::new(&format!("{name}-{namespace}-{hash}"))
+    }
+
     /// The sanitized composite name every other name starts with.
     pub fn base(&self) -> &str {
         &self.base

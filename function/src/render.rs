@@ -12,7 +12,7 @@ use function_sdk_rust::resource::{json_to_struct, struct_to_json};
 use serde_json::{Value, json};
 
 use crate::function;
-use crate::xrd::{API_VERSION, CLAIM_KIND, XR_KIND};
+use crate::xrd::{API_VERSION, CLAIM_KIND, NAMESPACED_API_VERSION, NAMESPACED_KIND, XR_KIND};
 
 /// Crossplane's annotation naming a composed resource within its composition.
 pub const RESOURCE_NAME_ANNOTATION: &str = "crossplane.io/composition-resource-name";
@@ -43,9 +43,17 @@ pub enum RenderError {
 pub fn composite_from(doc: &Value) -> Result<Value, RenderError> {
     let api_version = doc.get("apiVersion").and_then(Value::as_str);
     let kind = doc.get("kind").and_then(Value::as_str);
+    if api_version == Some(NAMESPACED_API_VERSION) && kind == Some(NAMESPACED_KIND) {
+        // As `kubectl apply` would: no namespace means `default`.
+        let mut xr = doc.clone();
+        if xr.pointer("/metadata/namespace").is_none() {
+            xr["metadata"]["namespace"] = json!("default");
+        }
+        return Ok(xr);
+    }
     if api_version != Some(API_VERSION) || !matches!(kind, Some(CLAIM_KIND) | Some(XR_KIND)) {
         return Err(RenderError::Input(format!(
-            "expected apiVersion {API_VERSION} and kind {CLAIM_KIND} or {XR_KIND}, found {} {}",
+            "expected apiVersion {API_VERSION} and kind {CLAIM_KIND} or {XR_KIND}, or {NAMESPACED_API_VERSION} {NAMESPACED_KIND}; found {} {}",
             api_version.unwrap_or("(none)"),
             kind.unwrap_or("(none)")
         )));

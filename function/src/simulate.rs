@@ -59,7 +59,16 @@ pub fn observe(name: &str, mut body: Value) -> Value {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let object_name = format!("{generate_name}{}", hash(name, 5));
+    // A composed object that names itself (a Secret) keeps its name.
+    let object_name = body["metadata"]["name"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{generate_name}{}", hash(name, 5)));
+    if kind == "Secret" {
+        // A plain Kubernetes object (namespaced API): no external name, no status.
+        body["metadata"]["name"] = json!(object_name);
+        return body;
+    }
     let external = body
         .pointer("/metadata/annotations/crossplane.io~1external-name")
         .and_then(Value::as_str)

@@ -193,7 +193,7 @@ pub struct ImageCdnSpec {
     #[serde(default)]
     pub price_class: PriceClass,
 
-    /// What happens to the originals when the claim is deleted.
+    /// What happens to the originals when the ImageCDN is deleted.
     #[serde(default)]
     pub originals: Originals,
 
@@ -637,9 +637,9 @@ impl Default for Precompute {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Audit {
     /// Record every write to the originals (S3 data events only, no management events)
-    /// with a multi-region CloudTrail trail of this claim. An account has at most 5
+    /// with a multi-region CloudTrail trail of this ImageCDN. An account has at most 5
     /// trails per region, multi-region ones counting in every region: past a few
-    /// audited claims, set `existingTrail` instead.
+    /// audited ImageCDNs, set `existingTrail` instead.
     #[serde(default = "yes")]
     pub enabled: bool,
     /// The ARN of a trail or CloudTrail Lake event data store that already records
@@ -715,8 +715,8 @@ impl PriceClass {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Originals {
-    /// `Orphan` keeps the originals buckets (and every image in them) in AWS when the claim
-    /// is deleted; `Delete` removes the buckets too, and only succeeds once they are empty.
+    /// `Orphan` keeps the originals buckets (and every image in them) in AWS when the
+    /// ImageCDN is deleted; `Delete` removes the buckets too, and only succeeds once they are empty.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
     /// Days a deleted or overwritten original stays recoverable (as a noncurrent version
@@ -761,10 +761,15 @@ impl DeletionPolicy {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProviderConfig {
-    /// The provider-aws `ProviderConfig` every AWS resource uses.
+    /// The provider-aws config every AWS resource uses.
     #[serde(default = "default_config_name")]
     #[schemars(length(min = 1, max = 253))]
     pub aws: String,
+    /// The kind of that config (namespaced ImageCDNs only): `ClusterProviderConfig` (the
+    /// default, shared by the cluster) or `ProviderConfig` (in the ImageCDN's own
+    /// namespace, for teams with their own AWS account).
+    #[serde(default)]
+    pub kind: ProviderConfigKind,
     /// The provider-kubernetes `ProviderConfig` used to write the Secrets the AWS provider
     /// reads (the CloudFront Function code).
     #[serde(default = "default_config_name")]
@@ -779,6 +784,25 @@ pub struct ProviderConfig {
     pub secret_namespace: Option<String>,
 }
 
+/// What a namespaced managed resource's `providerConfigRef` points at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ProviderConfigKind {
+    /// A cluster-scoped provider config, shared by every namespace.
+    #[default]
+    ClusterProviderConfig,
+    /// A provider config in the ImageCDN's own namespace.
+    ProviderConfig,
+}
+
+impl ProviderConfigKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderConfigKind::ClusterProviderConfig => "ClusterProviderConfig",
+            ProviderConfigKind::ProviderConfig => "ProviderConfig",
+        }
+    }
+}
+
 /// Where Secrets go for a composite created without a claim.
 pub const NO_CLAIM_SECRET_NAMESPACE: &str = "crossplane-system";
 
@@ -790,6 +814,7 @@ impl Default for ProviderConfig {
     fn default() -> Self {
         ProviderConfig {
             aws: default_config_name(),
+            kind: ProviderConfigKind::default(),
             kubernetes: default_config_name(),
             secret_namespace: None,
         }

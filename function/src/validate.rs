@@ -10,7 +10,8 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::spec::{ImageCdnSpec, limits};
+use crate::api::{Api, Composite};
+use crate::spec::{ImageCdnSpec, ProviderConfigKind, limits};
 
 /// A claim error: the field path (as a user writes it) and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,6 +160,26 @@ pub fn check(spec: &ImageCdnSpec) -> Vec<FieldError> {
         if value.is_empty() {
             errs.push(path, "must not be empty");
         }
+    }
+    errs.0
+}
+
+/// The rules that depend on which API the composite comes from: the namespace rules
+/// ([`check_namespaces`]), and the fields only one API has (the API server prunes the
+/// other API's fields; `render` and the gRPC function are told plainly).
+pub fn check_api_fields(spec: &ImageCdnSpec, composite: &Composite) -> Vec<FieldError> {
+    let mut errs = Errors(check_namespaces(spec, composite.namespace.as_deref()));
+    let pc = &spec.provider_config;
+    match composite.api {
+        Api::Claim if pc.kind != ProviderConfigKind::default() => errs.push(
+            "spec.providerConfig.kind",
+            "only namespaced ImageCDNs (m.imagecdn.io) choose a provider config kind: cluster-scoped managed resources always use a cluster-scoped ProviderConfig",
+        ),
+        Api::Namespaced if pc.secret_namespace.is_some() => errs.push(
+            "spec.providerConfig.secretNamespace",
+            "a namespaced ImageCDN composes its Secrets in its own namespace: leave it out",
+        ),
+        _ => {}
     }
     errs.0
 }
@@ -636,7 +657,7 @@ fn namespace_problem(
             Some("must not be empty (leave it out for the claim's namespace)".into())
         }
         (Some(claim), Some(v)) if v != claim => Some(format!(
-            "must be the claim's own namespace {claim:?} (or left out): a claim may not use Secrets of namespace {v:?}"
+            "must be the ImageCDN's own namespace {claim:?} (or left out): an ImageCDN may not use Secrets of namespace {v:?}"
         )),
         (None, None) if required_without_claim => Some(
             "required when the composite has no claim (there is no claim namespace to default to)"

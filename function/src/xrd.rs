@@ -7,6 +7,7 @@
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
+use crate::api::Api;
 use crate::spec::{ImageCdnSpec, ImageCdnStatus};
 
 pub const GROUP: &str = "imagecdn.io";
@@ -16,6 +17,14 @@ pub const CLAIM_KIND: &str = "ImageCDN";
 pub const API_VERSION: &str = "imagecdn.io/v1alpha1";
 /// The Composition the XRD selects by default.
 pub const COMPOSITION_NAME: &str = "imagecdn-aws";
+
+/// The namespaced API (Crossplane v2): the same spec, its own group so both XRDs can be
+/// installed side by side (`imagecdns.imagecdn.io` is the claim's CRD), `.m.` as in
+/// provider-aws's namespaced twins.
+pub const NAMESPACED_GROUP: &str = "m.imagecdn.io";
+pub const NAMESPACED_KIND: &str = "ImageCDN";
+pub const NAMESPACED_API_VERSION: &str = "m.imagecdn.io/v1alpha1";
+pub const NAMESPACED_COMPOSITION_NAME: &str = "imagecdn-aws-namespaced";
 
 /// The structural OpenAPI schema of a Rust type.
 pub fn structural_schema<T: schemars::JsonSchema>() -> Value {
@@ -150,15 +159,64 @@ fn collapse_const_one_of(map: &mut Map<String, Value>) {
     }
 }
 
-/// The CompositeResourceDefinition, as a JSON value (serialized to YAML by the caller).
-pub fn definition() -> Value {
+/// The spec schema as one API shows it: the fields that only mean something for the
+/// other API are left out (the API server would prune them anyway).
+fn spec_schema(api: Api) -> Value {
     let mut spec = structural_schema::<ImageCdnSpec>();
     spec["description"] = json!(
         "The desired image CDN: regions, transform limits, tenants, edge security, pre-compute, audit and domain."
     );
+    let provider_config = &mut spec["properties"]["providerConfig"]["properties"];
+    let drop = |node: &mut Value, field: &str| {
+        if let Some(props) = node.as_object_mut() {
+            props.remove(field);
+        }
+    };
+    match api {
+        // Cluster-scoped managed resources only reference cluster-scoped ProviderConfigs.
+        Api::Claim => drop(provider_config, "kind"),
+        // Secrets are composed directly in the composite's namespace, and namespaced
+        // managed resources only read Secrets of their own namespace.
+        Api::Namespaced => {
+            drop(provider_config, "kubernetes");
+            drop(provider_config, "secretNamespace");
+            drop(
+                &mut spec["properties"]["tenants"]["items"]["properties"]["publicKeys"]["items"]["properties"]
+                    ["secretRef"]["properties"],
+                "namespace",
+            );
+        }
+    }
+    spec
+}
+
+fn version(api: Api) -> Value {
     let mut status = structural_schema::<ImageCdnStatus>();
     status["description"] =
         json!("What the CDN looks like in AWS, filled in as its resources become ready.");
+    json!({
+        "name": VERSION,
+        "served": true,
+        "referenceable": true,
+        "additionalPrinterColumns": [
+            {"name": "URL", "type": "string", "jsonPath": ".status.cdnUrl"},
+            {"name": "DISTRIBUTION", "type": "string", "jsonPath": ".status.distributionId"},
+            {"name": "PRIMARY", "type": "string", "jsonPath": ".spec.regions.primary"},
+        ],
+        "schema": {
+            "openAPIV3Schema": {
+                "type": "object",
+                "description": "An image-derivative CDN on AWS: S3 originals in three regions, CloudFront with a generated key normalizer, a Lambda@Edge transform, WAF, signed URLs per tenant, pre-compute on upload and audit.",
+                "required": ["spec"],
+                "properties": {"spec": spec_schema(api), "status": status},
+            }
+        },
+    })
+}
+
+/// The claim API's CompositeResourceDefinition (a `LegacyCluster` composite with an
+/// `ImageCDN` claim), as a JSON value.
+pub fn definition() -> Value {
     json!({
         "apiVersion": "apiextensions.crossplane.io/v1",
         "kind": "CompositeResourceDefinition",
@@ -171,33 +229,55 @@ pub fn definition() -> Value {
             "names": {"kind": XR_KIND, "plural": "ximagecdns", "categories": ["crossplane", "imagecdn"]},
             "claimNames": {"kind": CLAIM_KIND, "plural": "imagecdns", "categories": ["imagecdn"]},
             "defaultCompositionRef": {"name": COMPOSITION_NAME},
-            "versions": [{
-                "name": VERSION,
-                "served": true,
-                "referenceable": true,
-                "additionalPrinterColumns": [
-                    {"name": "URL", "type": "string", "jsonPath": ".status.cdnUrl"},
-                    {"name": "DISTRIBUTION", "type": "string", "jsonPath": ".status.distributionId"},
-                    {"name": "PRIMARY", "type": "string", "jsonPath": ".spec.regions.primary"},
-                ],
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "description": "An image-derivative CDN on AWS: S3 originals in three regions, CloudFront with a generated key normalizer, a Lambda@Edge transform, WAF, signed URLs per tenant, pre-compute on upload and audit.",
-                        "required": ["spec"],
-                        "properties": {"spec": spec, "status": status},
-                    }
-                },
-            }],
+            "versions": [version(Api::Claim)],
         },
     })
 }
 
-/// The XRD as the YAML committed in `apis/definition.yaml`.
-pub fn definition_yaml() -> String {
-    let header = "# Generated by `function-imagecdn xrd` from function/src/spec.rs. Do not edit by hand:\n# change the Rust types and run `function-imagecdn xrd > apis/definition.yaml`.\n";
-    let body = serde_yaml_ng::to_string(&definition()).expect("a JSON value always serializes");
+/// The namespaced API's CompositeResourceDefinition (`apiextensions.crossplane.io/v2`,
+/// no claim).
+pub fn namespaced_definition() -> Value {
+    json!({
+        "apiVersion": "apiextensions.crossplane.io/v2",
+        "kind": "CompositeResourceDefinition",
+        "metadata": {
+            "name": format!("imagecdns.{NAMESPACED_GROUP}"),
+        },
+        "spec": {
+            "scope": "Namespaced",
+            "group": NAMESPACED_GROUP,
+            "names": {"kind": NAMESPACED_KIND, "plural": "imagecdns", "categories": ["crossplane", "imagecdn"]},
+            "defaultCompositionRef": {"name": NAMESPACED_COMPOSITION_NAME},
+            "versions": [version(Api::Namespaced)],
+        },
+    })
+}
+
+/// An XRD as the YAML committed in `apis/`.
+fn yaml_of(definition: &Value, path: &str, flag: &str) -> String {
+    let header = format!(
+        "# Generated by `function-imagecdn xrd{flag}` from function/src/spec.rs. Do not edit by hand:\n# change the Rust types and run `function-imagecdn xrd{flag} > {path}`.\n"
+    );
+    let body = serde_yaml_ng::to_string(definition).expect("a JSON value always serializes");
     format!("{header}{body}")
+}
+
+/// Where each XRD is committed.
+pub const DEFINITION_PATH: &str = "apis/definition.yaml";
+pub const NAMESPACED_DEFINITION_PATH: &str = "apis/namespaced/definition.yaml";
+
+/// The claim XRD as committed in `apis/definition.yaml`.
+pub fn definition_yaml() -> String {
+    yaml_of(&definition(), DEFINITION_PATH, "")
+}
+
+/// The namespaced XRD as committed in `apis/namespaced/definition.yaml`.
+pub fn namespaced_definition_yaml() -> String {
+    yaml_of(
+        &namespaced_definition(),
+        NAMESPACED_DEFINITION_PATH,
+        " --namespaced",
+    )
 }
 
 /// The claim reference as a Markdown table (field, type, default, bounds,

@@ -18,11 +18,19 @@ static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
     let dir = default_crds_dir();
     let mut v = Validator::from_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot load the provider CRDs from {}: {e}", dir.display()));
-    // Crossplane's own kinds we compose (Usages).
+    // The namespaced twins (the namespaced API composes them).
+    v.add_dir(&dir.join("namespaced"))
+        .unwrap_or_else(|e| panic!("cannot load the namespaced provider CRDs: {e}"));
+    // Crossplane's own kinds we compose (Usages) and ship (XRDs, Compositions, the
+    // activation policy).
     v.add_dir(&dir.join("crossplane"))
         .unwrap_or_else(|e| panic!("cannot load Crossplane's CRDs: {e}"));
+    // Secrets, which the namespaced API composes directly.
+    v.add_core_kinds().expect("core kinds register");
     v.add_xrd(&xrd::definition_yaml())
         .expect("our XRD registers");
+    v.add_xrd(&xrd::namespaced_definition_yaml())
+        .expect("our namespaced XRD registers");
     v
 });
 
@@ -45,6 +53,10 @@ fn every_rendered_resource_validates_against_the_provider_crds() {
         ("complete.yaml", BTreeMap::new()),
         ("complete.yaml", full_observed()),
         ("minimal.yaml", full_observed()),
+        ("v2/minimal.yaml", BTreeMap::new()),
+        ("v2/complete.yaml", BTreeMap::new()),
+        ("v2/complete.yaml", full_observed_v2()),
+        ("v2/minimal.yaml", full_observed_v2()),
     ];
     let mut all = Vec::new();
     for (claim, observed) in cases {
@@ -66,8 +78,82 @@ fn every_rendered_resource_validates_against_the_provider_crds() {
 
 #[test]
 fn observed_fixtures_validate_including_status() {
-    let all = problems(&full_observed());
+    let mut all = problems(&full_observed());
+    all.extend(problems(&full_observed_v2()));
     assert!(all.is_empty(), "{}", all.join("\n"));
+}
+
+/// The namespaced API composes only namespaced kinds, each in the composite's namespace:
+/// no cluster-scoped provider kind, no provider-kubernetes Object, no cluster Usage.
+#[test]
+fn the_namespaced_api_composes_only_namespaced_kinds_in_its_namespace() {
+    let resources = render_resources(&composite("v2/complete.yaml"), &full_observed_v2()).unwrap();
+    let mut wrong = Vec::new();
+    for (name, r) in &resources {
+        let api_version = r["apiVersion"].as_str().unwrap_or_default();
+        let allowed = api_version.contains(".aws.m.upbound.io/")
+            || api_version == "protection.crossplane.io/v1beta1"
+            || (api_version == "v1" && r["kind"] == "Secret");
+        if !allowed {
+            wrong.push(format!("{name}: {api_version} {}", r["kind"]));
+        }
+        if r["metadata"]["namespace"] != "team-media" {
+            wrong.push(format!("{name}: namespace {}", r["metadata"]["namespace"]));
+        }
+        if r["spec"].get("deletionPolicy").is_some() {
+            wrong.push(format!(
+                "{name}: deletionPolicy (namespaced kinds have none)"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // Originals are still kept by default.
+    for bucket in [
+        "originals-primary",
+        "originals-replica-1",
+        "originals-replica-2",
+    ] {
+        let policies = &resources[bucket]["spec"]["managementPolicies"];
+        assert!(
+            policies
+                .as_array()
+                .is_some_and(|p| !p.iter().any(|x| x == "Delete" || x == "*")),
+            "{bucket}: {policies}"
+        );
+    }
+}
+
+/// What we ship to Crossplane itself (both XRDs, both Compositions) validates against
+/// Crossplane's own CRDs: an XRD is an object with a schema too.
+#[test]
+fn our_crossplane_objects_validate_against_crossplanes_crds() {
+    let mut all = Vec::new();
+    for file in [
+        "apis/definition.yaml",
+        "apis/composition.yaml",
+        "apis/namespaced/definition.yaml",
+        "apis/namespaced/composition.yaml",
+    ] {
+        let docs = function_imagecdn::render::read_yaml_stream(&repo_root().join(file)).unwrap();
+        for doc in docs {
+            all.extend(
+                VALIDATOR
+                    .validate(&doc)
+                    .into_iter()
+                    .map(|p| format!("{file}: {p}")),
+            );
+        }
+    }
+    assert!(all.is_empty(), "{}", all.join("\n"));
+    // And the check has teeth: Crossplane's schema refuses what it does not define.
+    let mut bad = xrd::namespaced_definition();
+    bad["spec"]["scope"] = json!("Regional");
+    bad["spec"]["claimNames"] = json!({"kind": "Img"});
+    assert!(
+        VALIDATOR.validate(&bad).len() >= 2,
+        "{:?}",
+        VALIDATOR.validate(&bad)
+    );
 }
 
 #[test]
@@ -89,7 +175,12 @@ fn the_validator_catches_what_the_api_server_would_refuse() {
 
 #[test]
 fn example_claims_validate_against_our_xrd() {
-    for claim in ["minimal.yaml", "complete.yaml"] {
+    for claim in [
+        "minimal.yaml",
+        "complete.yaml",
+        "v2/minimal.yaml",
+        "v2/complete.yaml",
+    ] {
         let docs = function_imagecdn::render::read_yaml_stream(&example(claim)).unwrap();
         let found = VALIDATOR.validate(&docs[0]);
         assert!(found.is_empty(), "{claim}: {found:?}");

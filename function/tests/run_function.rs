@@ -198,7 +198,7 @@ fn bad_claims_get_a_fatal_result_naming_the_field() {
             "a key Secret of another namespace",
             "/spec/tenants/1/publicKeys/0/secretRef/namespace",
             json!("team-payments"),
-            "spec.tenants[1].publicKeys[0].secretRef.namespace: must be the claim's own namespace \"team-media\"",
+            "spec.tenants[1].publicKeys[0].secretRef.namespace: must be the ImageCDN's own namespace \"team-media\"",
         ),
         (
             "an empty Secret namespace",
@@ -210,7 +210,7 @@ fn bad_claims_get_a_fatal_result_naming_the_field() {
             "Secrets written into another namespace",
             "/spec/providerConfig/secretNamespace",
             json!("kube-system"),
-            "spec.providerConfig.secretNamespace: must be the claim's own namespace",
+            "spec.providerConfig.secretNamespace: must be the ImageCDN's own namespace",
         ),
         (
             "existing trail that is not a CloudTrail ARN",

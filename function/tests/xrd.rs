@@ -8,11 +8,68 @@ use function_imagecdn::xrd;
 use serde_json::Value;
 
 #[test]
-fn committed_xrd_matches_the_rust_types() {
-    let committed = std::fs::read_to_string(repo_root().join("apis/definition.yaml")).unwrap();
-    assert!(
-        committed == xrd::definition_yaml(),
-        "apis/definition.yaml is stale: run `function-imagecdn xrd > apis/definition.yaml`"
+fn committed_xrds_match_the_rust_types() {
+    for (path, generated, flag) in [
+        (xrd::DEFINITION_PATH, xrd::definition_yaml(), ""),
+        (
+            xrd::NAMESPACED_DEFINITION_PATH,
+            xrd::namespaced_definition_yaml(),
+            " --namespaced",
+        ),
+    ] {
+        let committed = std::fs::read_to_string(repo_root().join(path)).unwrap();
+        assert!(
+            committed == generated,
+            "{path} is stale: run `function-imagecdn xrd{flag} > {path}`"
+        );
+    }
+}
+
+/// One set of types, two APIs: the schemas differ only in the fields one API cannot
+/// use (a claim's provider-kubernetes settings; a namespaced ImageCDN's config kind).
+#[test]
+fn both_apis_share_one_spec_except_their_own_fields() {
+    fn paths(node: &Value, path: &str, out: &mut Vec<String>) {
+        if let Some(props) = node.get("properties").and_then(Value::as_object) {
+            for (k, v) in props {
+                let p = format!("{path}.{k}");
+                out.push(p.clone());
+                paths(v, &p, out);
+            }
+        }
+        if let Some(items) = node.get("items") {
+            paths(items, &format!("{path}[]"), out);
+        }
+    }
+    let spec_paths = |def: &Value| {
+        let mut out = Vec::new();
+        paths(
+            &def["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"],
+            "spec",
+            &mut out,
+        );
+        out
+    };
+    let claim = spec_paths(&xrd::definition());
+    let namespaced = spec_paths(&xrd::namespaced_definition());
+    let only_claim: Vec<&String> = claim.iter().filter(|p| !namespaced.contains(p)).collect();
+    let only_namespaced: Vec<&String> = namespaced.iter().filter(|p| !claim.contains(p)).collect();
+    assert_eq!(
+        only_claim,
+        [
+            "spec.providerConfig.kubernetes",
+            "spec.providerConfig.secretNamespace",
+            "spec.tenants[].publicKeys[].secretRef.namespace",
+        ]
+    );
+    assert_eq!(only_namespaced, ["spec.providerConfig.kind"]);
+    let ns = xrd::namespaced_definition();
+    assert_eq!(ns["apiVersion"], "apiextensions.crossplane.io/v2");
+    assert_eq!(ns["spec"]["scope"], "Namespaced");
+    assert_ne!(
+        ns["metadata"]["name"],
+        format!("imagecdns.{}", xrd::GROUP),
+        "the namespaced XRD's CRD must not clash with the claim's CRD"
     );
 }
 
@@ -58,11 +115,12 @@ fn walk(node: &Value, path: &str, problems: &mut Vec<String>) {
 
 #[test]
 fn every_field_is_structural_typed_and_described() {
-    let def = xrd::definition();
-    let schema = &def["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
-    let mut problems = Vec::new();
-    walk(schema, "", &mut problems);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    for def in [xrd::definition(), xrd::namespaced_definition()] {
+        let schema = &def["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let mut problems = Vec::new();
+        walk(schema, "", &mut problems);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
 }
 
 /// Fields that a portal should render with a default or a bound do have them.

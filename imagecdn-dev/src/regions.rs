@@ -143,9 +143,47 @@ async fn wait_for_port(port: u16, child: &mut Child, what: &str) -> Result<()> {
     bail!("{what} did not accept connections on port {port} within 30 s")
 }
 
+/// Starts moto's server without its model-instance registry.
+///
+/// moto (5.2.x) records every model object it ever constructs in `instances_tracked`
+/// (for its dashboard, which we do not use), and `ListObjectVersions` deep-copies every
+/// version of every key in the bucket on each call: the renderer's overwrite check
+/// (one such call per pre-compute) kept a full copy of the originals bucket alive per
+/// call, 60 MB a call with 1,000 small originals, until the machine ran out of memory.
+/// S3 semantics are untouched: only the registry is switched off.
+const MOTO_LAUNCHER: &str = "\
+import sys
+from moto.core import common_models
+common_models.BaseModel.__new__ = lambda cls, *args, **kwargs: object.__new__(cls)
+from moto.server import main
+sys.argv[0] = 'moto_server'
+sys.exit(main())
+";
+
+/// The Python interpreter of a `moto_server` console script (its `#!` line), so the
+/// launcher runs with the same installation; `None` for anything else (a wrapper
+/// script), which is started as it is.
+fn python_of(moto: &Path) -> Option<PathBuf> {
+    let head = std::fs::read(moto).ok()?;
+    let first = head.split(|b| *b == b'\n').next()?;
+    let line = std::str::from_utf8(first).ok()?.strip_prefix("#!")?.trim();
+    let interpreter = line.split_whitespace().next()?;
+    let name = Path::new(interpreter).file_name()?.to_str()?;
+    name.starts_with("python")
+        .then(|| PathBuf::from(interpreter))
+}
+
 async fn start_moto(moto: &Path, region: &str) -> Result<(Child, u16)> {
     let port = free_port()?;
-    let mut child = Command::new(moto)
+    let mut command = match python_of(moto) {
+        Some(python) => {
+            let mut c = Command::new(python);
+            c.args(["-c", MOTO_LAUNCHER]);
+            c
+        }
+        None => Command::new(moto),
+    };
+    let mut child = command
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -648,6 +686,22 @@ impl Replicator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn moto_console_scripts_are_started_by_their_interpreter() {
+        let dir =
+            std::env::temp_dir().join(format!("imagecdn-dev-python-of-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("moto_server");
+        std::fs::write(&script, "#!/opt/venv/bin/python3.11\nimport moto\n").unwrap();
+        assert_eq!(
+            python_of(&script),
+            Some(PathBuf::from("/opt/venv/bin/python3.11"))
+        );
+        std::fs::write(&script, "#!/bin/bash\nexec moto_server \"$@\"\n").unwrap();
+        assert_eq!(python_of(&script), None, "a wrapper script runs as it is");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn object_writes_are_recognized() {

@@ -7,6 +7,7 @@ import subprocess
 
 import grpc
 import pytest
+import yaml
 from crossplane.function.proto.v1 import run_function_pb2, run_function_pb2_grpc
 from google.protobuf import descriptor_pool
 from google.protobuf.json_format import MessageToDict, ParseDict
@@ -15,7 +16,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from conftest import free_port, function_env
+from conftest import REPO_ROOT, free_port, function_env
 
 SERVICE = "apiextensions.fn.proto.v1.FunctionRunnerService"
 RPC_TIMEOUT_S = 30
@@ -40,9 +41,28 @@ EXPECTED_ORIGINALS = {
 # --- helpers -------------------------------------------------------------------
 
 
-def run_function(channel: grpc.Channel, xr: dict, tag: str) -> run_function_pb2.RunFunctionResponse:
+class _NoTimestamps(yaml.SafeLoader):
+    """YAML as Kubernetes reads it: timestamps stay strings (protobuf Structs hold JSON)."""
+
+
+_NoTimestamps.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(path) -> dict:
+    return yaml.load(path.read_text(), Loader=_NoTimestamps)
+
+
+def run_function(
+    channel: grpc.Channel, xr: dict, tag: str, observed: dict[str, dict] | None = None
+) -> run_function_pb2.RunFunctionResponse:
+    state = {"composite": {"resource": xr}}
+    if observed:
+        state["resources"] = {name: {"resource": body} for name, body in observed.items()}
     request = ParseDict(
-        {"meta": {"tag": tag}, "observed": {"composite": {"resource": xr}}},
+        {"meta": {"tag": tag}, "observed": state},
         run_function_pb2.RunFunctionRequest(),
     )
     stub = run_function_pb2_grpc.FunctionRunnerServiceStub(channel)
@@ -135,6 +155,54 @@ class TestInsecure:
         with grpc.insecure_channel(insecure_server.address) as channel:
             response = run_function(channel, minimal_xr, "no-tenants")
         assert_fatal_naming(response, "no-tenants", "spec.tenants")
+
+    def test_namespaced_xr_composes_namespaced_resources(self, insecure_server):
+        """Crossplane v2's namespaced ImageCDN (examples/v2/complete.yaml) with every
+        resource observed: the whole graph comes back as namespaced managed resources,
+        Secrets and Usages in the XR's namespace, originals kept without a deletion
+        policy."""
+        xr = yaml.safe_load((REPO_ROOT / "examples" / "v2" / "complete.yaml").read_text())
+        observed = {}
+        for path in sorted((REPO_ROOT / "examples" / "v2" / "observed").glob("*.yaml")):
+            body = load_yaml(path)
+            observed[body["metadata"]["annotations"]["crossplane.io/composition-resource-name"]] = body
+        with grpc.insecure_channel(insecure_server.address) as channel:
+            response = run_function(channel, xr, "namespaced", observed)
+        assert not fatal_messages(response), describe_results(response)
+        desired = desired_resources(response)
+        assert len(desired) == len(observed), sorted(set(observed) - set(desired))
+        wrong = []
+        for name, r in desired.items():
+            group = r["apiVersion"].split("/")[0]
+            if not (
+                group.endswith(".aws.m.upbound.io")
+                or r["apiVersion"] == "protection.crossplane.io/v1beta1"
+                or (r["apiVersion"] == "v1" and r["kind"] == "Secret")
+            ):
+                wrong.append(f"{name}: {r['apiVersion']} {r['kind']}")
+            if r["metadata"].get("namespace") != "team-media":
+                wrong.append(f"{name}: namespace {r['metadata'].get('namespace')}")
+            if group.endswith(".aws.m.upbound.io"):
+                if r["spec"]["providerConfigRef"] != {"kind": "ClusterProviderConfig", "name": "default"}:
+                    wrong.append(f"{name}: providerConfigRef {r['spec']['providerConfigRef']}")
+                if "deletionPolicy" in r["spec"]:
+                    wrong.append(f"{name}: deletionPolicy")
+        assert not wrong, wrong
+        for name in EXPECTED_ORIGINALS:
+            policies = desired[name]["spec"]["managementPolicies"]
+            assert "Delete" not in policies and "*" not in policies, (name, policies)
+        function = desired["viewer-function"]["spec"]["forProvider"]["codeSecretRef"]
+        assert "namespace" not in function, function
+        assert desired["viewer-function-code"]["kind"] == "Secret"
+
+    def test_namespaced_xr_cannot_name_a_secret_namespace(self, insecure_server):
+        xr = yaml.safe_load((REPO_ROOT / "examples" / "v2" / "minimal.yaml").read_text())
+        xr["spec"]["providerConfig"] = {"secretNamespace": "kube-system"}
+        with grpc.insecure_channel(insecure_server.address) as channel:
+            response = run_function(channel, xr, "namespaced-secret-namespace")
+        assert_fatal_naming(
+            response, "namespaced-secret-namespace", "spec.providerConfig.secretNamespace"
+        )
 
     @pytest.mark.parametrize("service", ["", SERVICE])
     def test_health_reports_serving(self, insecure_server, service):

@@ -65,8 +65,10 @@ fn kind(r: &Value) -> &str {
     r["kind"].as_str().unwrap_or_default()
 }
 
+/// Kept in either API's form (an observed namespaced resource carried forward says so
+/// with its management policies).
 fn is_kept(r: &Value) -> bool {
-    r["spec"]["deletionPolicy"] == "Orphan"
+    super::namespaced::is_kept(r)
 }
 
 /// What a kept resource needs to keep working, beyond what it selects.

@@ -10,6 +10,7 @@ mod compute;
 pub mod deletion;
 mod delivery;
 mod dns;
+pub mod namespaced;
 pub mod precompute;
 pub mod security;
 mod storage;
@@ -21,6 +22,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::api::{Api, Composite};
 use crate::iam;
 use crate::names::Names;
 use crate::observed::Observed;
@@ -35,8 +37,12 @@ pub struct Ctx<'a> {
     pub spec: &'a ImageCdnSpec,
     pub names: Names,
     pub observed: &'a Observed,
-    /// The claim's namespace (`crossplane.io/claim-namespace`), when there is a claim.
+    /// The claim's namespace (`crossplane.io/claim-namespace`), when there is a claim;
+    /// a namespaced composite's own namespace.
     pub claim_namespace: Option<&'a str>,
+    /// Which API is composed: builders write the claim API's shapes, and
+    /// [`namespaced::convert`] turns them into the namespaced API's at the end.
+    pub api: Api,
 }
 
 impl Ctx<'_> {
@@ -99,18 +105,14 @@ impl Composition {
     }
 }
 
-/// Builds every resource of the claim.
-pub fn compose(
-    spec: &ImageCdnSpec,
-    composite_name: &str,
-    claim_namespace: Option<&str>,
-    observed: &Observed,
-) -> Composition {
+/// Builds every resource of the claim (or namespaced composite).
+pub fn compose(spec: &ImageCdnSpec, composite: &Composite, observed: &Observed) -> Composition {
     let ctx = Ctx {
         spec,
-        names: Names::new(composite_name),
+        names: composite.names(),
         observed,
-        claim_namespace,
+        claim_namespace: composite.namespace.as_deref(),
+        api: composite.api,
     };
     let mut out = Composition::default();
     for (name, build) in storage::build(&ctx)
@@ -137,6 +139,15 @@ pub fn compose(
             && deletion::both_sides_desired(&out.resources, usage)
         {
             out.resources.insert(name.to_string(), carry_forward(usage));
+        }
+    }
+    if let (Api::Namespaced, Some(namespace)) = (ctx.api, ctx.claim_namespace) {
+        let provider_config = namespaced::ProviderConfigRef {
+            kind: spec.provider_config.kind.as_str(),
+            name: &spec.provider_config.aws,
+        };
+        for resource in out.resources.values_mut() {
+            namespaced::convert(resource, namespace, &provider_config);
         }
     }
     out.status = status(&ctx);

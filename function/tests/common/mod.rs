@@ -29,6 +29,11 @@ pub fn full_observed() -> BTreeMap<String, Value> {
     read_observed(&example("observed")).expect("observed fixtures parse")
 }
 
+/// The observed state of every resource of the namespaced complete example.
+pub fn full_observed_v2() -> BTreeMap<String, Value> {
+    read_observed(&example("v2/observed")).expect("observed fixtures parse")
+}
+
 pub fn run(composite: &Value, observed: &BTreeMap<String, Value>) -> RunFunctionResponse {
     function::run(&request_for(composite, observed))
 }

@@ -53,6 +53,36 @@ use serde_json::Value as Json;
 use crate::schema::{Compiled, Compiler};
 use crate::validate::{Walker, apply_defaults};
 
+/// core/v1 Secret as a CRD (group ""), per the Kubernetes API reference.
+const CORE_SECRET: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: secrets.core}
+spec:
+  group: ""
+  scope: Namespaced
+  names: {kind: Secret, plural: secrets}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            apiVersion: {type: string}
+            kind: {type: string}
+            metadata: {type: object}
+            data:
+              type: object
+              additionalProperties: {type: string, format: byte}
+            stringData:
+              type: object
+              additionalProperties: {type: string}
+            type: {type: string}
+            immutable: {type: boolean}
+"#;
+
 /// One validation problem: the JSON path (like `spec.forProvider.origin[0].domainName`) and a
 /// message.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,6 +245,13 @@ impl Validator {
             bail!("no CustomResourceDefinition found in {}", dir.display());
         }
         Ok(crds)
+    }
+
+    /// Registers the built-in Kubernetes kinds a composition may compose directly (today
+    /// `v1` `Secret`), as CRD-shaped schemas transcribed from the Kubernetes API reference
+    /// (core/v1 Secret: `data` base64 strings, `stringData`, `type`, `immutable`).
+    pub fn add_core_kinds(&mut self) -> anyhow::Result<()> {
+        self.add_crd(CORE_SECRET)
     }
 
     /// Registers one CRD (apiextensions.k8s.io/v1 CustomResourceDefinition, YAML text).
