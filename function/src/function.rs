@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status};
 
 use crate::api::Composite;
 use crate::compose;
+use crate::compose::conditions::ComponentCondition;
 use crate::observed::Observed;
 use crate::validate;
 
@@ -95,11 +96,23 @@ pub fn run(req: &RunFunctionRequest) -> RunFunctionResponse {
         return rsp;
     }
 
-    if composition.waiting.is_empty() {
-        response::condition_true(&mut rsp, CONDITION, "AllComposed").message = Some(format!(
-            "all {} resources are composed",
-            composition.resources.len()
-        ));
+    let previous = previous_conditions(&composite);
+    for c in conditions(&composition) {
+        set_condition(&mut rsp, &c, &previous);
+    }
+    rsp
+}
+
+/// The function's own condition (everything composed, or what waits for what), then
+/// one per component.
+fn conditions(composition: &compose::Composition) -> Vec<ComponentCondition> {
+    let composed = if composition.waiting.is_empty() {
+        ComponentCondition {
+            kind: CONDITION,
+            ready: true,
+            reason: "AllComposed",
+            message: format!("all {} resources are composed", composition.resources.len()),
+        }
     } else {
         let waiting = composition
             .waiting
@@ -107,16 +120,68 @@ pub fn run(req: &RunFunctionRequest) -> RunFunctionResponse {
             .map(|(name, missing)| format!("{name} (needs {})", missing.join(", ")))
             .collect::<Vec<_>>()
             .join("; ");
-        let message = format!(
-            "{} resources composed, {} waiting for values from others: {waiting}",
-            composition.resources.len(),
-            composition.waiting.len()
-        );
-        response::condition_false(&mut rsp, CONDITION, "WaitingForDependencies").message =
-            Some(message.clone());
-        response::normal(&mut rsp, message);
+        ComponentCondition {
+            kind: CONDITION,
+            ready: false,
+            reason: "WaitingForDependencies",
+            message: format!(
+                "{} resources composed, {} waiting for values from others: {waiting}",
+                composition.resources.len(),
+                composition.waiting.len()
+            ),
+        }
+    };
+    std::iter::once(composed)
+        .chain(composition.conditions.iter().cloned())
+        .collect()
+}
+
+/// (status, reason) of each condition type the composite had before this run.
+fn previous_conditions(composite: &Value) -> BTreeMap<String, (String, String)> {
+    composite
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let text = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_string);
+            Some((
+                text("type")?,
+                (text("status")?, text("reason").unwrap_or_default()),
+            ))
+        })
+        .collect()
+}
+
+/// Sets the condition on the composite and claim, and records an event (a Normal
+/// result, a Warning when something became unready) when its status or reason changed
+/// since the last run: events for transitions, not for every reconcile.
+fn set_condition(
+    rsp: &mut RunFunctionResponse,
+    c: &ComponentCondition,
+    previous: &BTreeMap<String, (String, String)>,
+) {
+    let condition = if c.ready {
+        response::condition_true(rsp, c.kind, c.reason)
+    } else {
+        response::condition_false(rsp, c.kind, c.reason)
+    };
+    condition.message = Some(c.message.clone());
+    condition.target = Some(Target::CompositeAndClaim as i32);
+    let status = if c.ready { "True" } else { "False" };
+    let was = previous.get(c.kind);
+    if was.is_some_and(|(s, r)| s == status && r == c.reason) {
+        return;
     }
-    rsp
+    let became_unready = was.is_some_and(|(s, _)| s == "True") && !c.ready;
+    let message = format!("{}: {}", c.kind, c.message);
+    let event = if became_unready {
+        response::warning(rsp, message)
+    } else {
+        response::normal(rsp, message)
+    };
+    event.reason = Some(c.reason.to_string());
+    event.target = Some(Target::CompositeAndClaim as i32);
 }
 
 fn fatal(rsp: &mut RunFunctionResponse, message: impl Into<String>) {

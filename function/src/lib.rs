@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod compose;
+pub mod describe;
 pub mod function;
 pub mod iam;
 pub mod names;

@@ -32,6 +32,20 @@ enum Command {
         #[arg(long)]
         observed: Option<PathBuf>,
     },
+    /// Print what `kubectl get` and `kubectl describe` would show for a claim (or
+    /// namespaced ImageCDN) with the given observed state: status, conditions, events.
+    Describe {
+        /// The ImageCDN claim or composite YAML file (default: the complete example).
+        claim: Option<PathBuf>,
+        /// A file or folder of observed composed resources (default: none exist yet).
+        #[arg(long)]
+        observed: Option<PathBuf>,
+        /// `in-flight` rewinds the observed state to mid-install (CloudFront deploying,
+        /// ACM waiting for its DNS validation record); `after-in-flight` shows the
+        /// observed state with the events of reaching it from there.
+        #[arg(long, value_enum, default_value = "as-observed")]
+        when: function_imagecdn::describe::When,
+    },
     /// Print the CompositeResourceDefinition generated from the Rust spec types: the
     /// claim API's (apis/definition.yaml), or the namespaced API's.
     Xrd {
@@ -96,6 +110,20 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Describe {
+            claim,
+            observed,
+            when,
+        }) => match render::describe(claim.as_deref(), observed.as_deref(), when) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("describe: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Xrd { namespaced }) => {
             if namespaced {
                 print!("{}", xrd::namespaced_definition_yaml());

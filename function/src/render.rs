@@ -211,9 +211,11 @@ pub fn to_yaml_stream(resources: &BTreeMap<String, Value>) -> String {
         .collect()
 }
 
-/// The `render` command: claim file (or the embedded example) and optional observed
-/// state in, YAML stream out.
-pub fn render(claim: Option<&Path>, observed: Option<&Path>) -> Result<String, RenderError> {
+/// The claim document of a file (or the embedded example), and its observed state.
+fn inputs(
+    claim: Option<&Path>,
+    observed: Option<&Path>,
+) -> Result<(Value, BTreeMap<String, Value>), RenderError> {
     let docs = match claim {
         Some(path) => read_yaml_stream(path)?,
         None => parse_yaml_stream(EMBEDDED_EXAMPLE, Path::new("examples/complete.yaml"))?,
@@ -224,10 +226,40 @@ pub fn render(claim: Option<&Path>, observed: Option<&Path>) -> Result<String, R
             docs.len()
         )));
     };
-    let composite = composite_from(doc)?;
     let observed = match observed {
         Some(p) => read_observed(p)?,
         None => BTreeMap::new(),
     };
+    Ok((doc.clone(), observed))
+}
+
+/// The `render` command: claim file (or the embedded example) and optional observed
+/// state in, YAML stream out.
+pub fn render(claim: Option<&Path>, observed: Option<&Path>) -> Result<String, RenderError> {
+    let (doc, observed) = inputs(claim, observed)?;
+    let composite = composite_from(&doc)?;
     Ok(to_yaml_stream(&render_resources(&composite, &observed)?))
+}
+
+/// The `describe` command: what kubectl shows for the claim in that observed state
+/// (rewound to mid-install with `in_flight`).
+pub fn describe(
+    claim: Option<&Path>,
+    observed: Option<&Path>,
+    when: crate::describe::When,
+) -> Result<String, RenderError> {
+    use crate::describe::When;
+    let (doc, observed) = inputs(claim, observed)?;
+    let composite = composite_from(&doc)?;
+    match when {
+        When::AsObserved => crate::describe::describe(&doc, &composite, &observed, None),
+        When::InFlight => {
+            let in_flight = crate::simulate::in_flight(observed);
+            crate::describe::describe(&doc, &composite, &in_flight, None)
+        }
+        When::AfterInFlight => {
+            let in_flight = crate::simulate::in_flight(observed.clone());
+            crate::describe::describe(&doc, &composite, &observed, Some(&in_flight))
+        }
+    }
 }

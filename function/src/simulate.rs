@@ -46,6 +46,34 @@ pub fn observe_until_complete(composite: &Value) -> Result<BTreeMap<String, Valu
     Ok(observed)
 }
 
+/// The converged state rewound to the middle of an install, as AWS reports it then:
+/// CloudFront still deploying the distribution (`InProgress`, not Ready) and ACM
+/// waiting for the DNS validation record (`PENDING_VALIDATION`). Everything else exists.
+pub fn in_flight(mut observed: BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+    fn set_ready(resource: &mut Value, reason: &str) {
+        if let Some(conditions) = resource
+            .pointer_mut("/status/conditions")
+            .and_then(Value::as_array_mut)
+        {
+            for c in conditions.iter_mut().filter(|c| c["type"] == "Ready") {
+                c["status"] = json!("False");
+                c["reason"] = json!(reason);
+            }
+        }
+    }
+    if let Some(d) = observed.get_mut("distribution") {
+        d["status"]["atProvider"]["status"] = json!("InProgress");
+        set_ready(d, "Creating");
+    }
+    if let Some(c) = observed.get_mut("certificate") {
+        c["status"]["atProvider"]["status"] = json!("PENDING_VALIDATION");
+    }
+    if let Some(v) = observed.get_mut("certificate-validation") {
+        set_ready(v, "Creating");
+    }
+    observed
+}
+
 fn hash(input: &str, len: usize) -> String {
     let digest = Sha256::digest(input.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();

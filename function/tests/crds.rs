@@ -123,7 +123,8 @@ fn the_namespaced_api_composes_only_namespaced_kinds_in_its_namespace() {
     }
 }
 
-/// What we ship to Crossplane itself (both XRDs, both Compositions) validates against
+/// What we ship to Crossplane itself (both XRDs, both Compositions, the activation
+/// policy) validates against
 /// Crossplane's own CRDs: an XRD is an object with a schema too.
 #[test]
 fn our_crossplane_objects_validate_against_crossplanes_crds() {
@@ -133,6 +134,7 @@ fn our_crossplane_objects_validate_against_crossplanes_crds() {
         "apis/composition.yaml",
         "apis/namespaced/definition.yaml",
         "apis/namespaced/composition.yaml",
+        "apis/activation-policy.yaml",
     ] {
         let docs = function_imagecdn::render::read_yaml_stream(&repo_root().join(file)).unwrap();
         for doc in docs {

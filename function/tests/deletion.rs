@@ -119,7 +119,7 @@ fn the_edge_function_never_blocks_deletion() {
 /// Every kept resource keeps what it selects; a kept role keeps its attachments and
 /// policies; a kept trail keeps the bucket policy that lets it write.
 fn kept_closure_problems(r: &BTreeMap<String, Value>) -> Vec<String> {
-    let kept = |name: &str| r[name]["spec"]["deletionPolicy"] == "Orphan";
+    let kept = |name: &str| is_kept(&r[name]);
     let selects = |v: &Value, field: &str| {
         v["spec"]["forProvider"][field]["matchLabels"]["imagecdn.io/component"]
             .as_str()
@@ -157,6 +157,42 @@ fn kept_closure_problems(r: &BTreeMap<String, Value>) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Kept in either API: `deletionPolicy: Orphan`, or management policies without
+/// `Delete` (namespaced managed resources).
+fn is_kept(r: &Value) -> bool {
+    r["spec"]["deletionPolicy"] == "Orphan"
+        || r["spec"]["managementPolicies"]
+            .as_array()
+            .is_some_and(|p| !p.iter().any(|x| x == "Delete" || x == "*"))
+}
+
+/// The namespaced API keeps the same resources, with management policies; its
+/// deletion order is the claim's, with protection.crossplane.io Usages.
+#[test]
+fn the_namespaced_api_keeps_and_orders_the_same() {
+    let claim = full(&composite("complete.yaml"));
+    let namespaced = render_resources(&composite("v2/complete.yaml"), &full_observed_v2()).unwrap();
+    assert!(
+        kept_closure_problems(&namespaced).is_empty(),
+        "{:#?}",
+        kept_closure_problems(&namespaced)
+    );
+    let kept = |r: &BTreeMap<String, Value>| -> BTreeSet<String> {
+        r.iter()
+            .filter(|(_, v)| is_kept(v))
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
+    assert_eq!(kept(&claim), kept(&namespaced));
+    assert_eq!(usages(&claim), usages(&namespaced));
+    assert!(
+        namespaced
+            .values()
+            .filter(|v| v["kind"] == "Usage")
+            .all(|v| v["apiVersion"] == "protection.crossplane.io/v1beta1")
+    );
 }
 
 #[test]

@@ -94,16 +94,22 @@ fn identity_of(
 fn external_names_are_set_exactly_where_the_provider_takes_them() {
     let table = table();
     let mut failures = Vec::new();
-    for example in ["complete.yaml", "minimal.yaml"] {
-        let observed = if example == "complete.yaml" {
-            full_observed()
-        } else {
-            Default::default()
+    // The namespaced twins are identified as their cluster-scoped kinds are.
+    for example in [
+        "complete.yaml",
+        "minimal.yaml",
+        "v2/complete.yaml",
+        "v2/minimal.yaml",
+    ] {
+        let observed = match example {
+            "complete.yaml" => full_observed(),
+            "v2/complete.yaml" => full_observed_v2(),
+            _ => Default::default(),
         };
         for (name, r) in render_resources(&composite(example), &observed).unwrap() {
             let api = r["apiVersion"].as_str().unwrap();
-            if !api.contains(".aws.upbound.io") {
-                continue; // provider-kubernetes Objects: not AWS
+            if !api.contains(".aws.upbound.io") && !api.contains(".aws.m.upbound.io") {
+                continue; // provider-kubernetes Objects, Secrets, Usages: not AWS
             }
             let kind = r["kind"].as_str().unwrap();
             let annotation = r

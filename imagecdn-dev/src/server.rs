@@ -47,8 +47,10 @@ async fn stats(State(state): State<AppState>) -> Response {
     let mut report = serde_json::to_value(state.cdn.report()).unwrap_or_default();
     report["invalidations"] = json!(state.cdn.invalidations.list().len());
     if let Some(p) = &state.pipeline {
-        report["executions_started"] = json!(p.started.load(std::sync::atomic::Ordering::Relaxed));
-        report["executions_failed"] = json!(p.failed.load(std::sync::atomic::Ordering::Relaxed));
+        let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+        report["executions_started"] = json!(load(&p.started));
+        report["executions_running"] = json!(load(&p.started).saturating_sub(load(&p.finished)));
+        report["executions_failed"] = json!(load(&p.failed));
     }
     Json(report).into_response()
 }

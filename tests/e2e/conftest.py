@@ -49,11 +49,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def render_full_graph(function_bin: Path, claim: Path) -> dict[str, dict]:
-    """`function-imagecdn render CLAIM --observed examples/observed`: every composed
-    resource of the full graph, by composition resource name."""
+def render_full_graph(function_bin: Path, claim: Path, observed: Path | None = None) -> dict[str, dict]:
+    """`function-imagecdn render CLAIM --observed examples/observed` (or OBSERVED): every
+    composed resource of the full graph, by composition resource name."""
+    observed = observed or REPO_ROOT / "examples" / "observed"
     out = subprocess.run(
-        [str(function_bin), "render", str(claim), "--observed", str(REPO_ROOT / "examples" / "observed")],
+        [str(function_bin), "render", str(claim), "--observed", str(observed)],
         capture_output=True, text=True, timeout=120, env=function_env(),
     )
     assert out.returncode == 0, out.stderr

@@ -215,16 +215,25 @@ def test_configuration_package_yaml(dist, report, tmp_path):
         REPO_ROOT / "package" / "crossplane.yaml",
         REPO_ROOT / "apis" / "definition.yaml",
         REPO_ROOT / "apis" / "composition.yaml",
+        REPO_ROOT / "apis" / "namespaced" / "definition.yaml",
+        REPO_ROOT / "apis" / "namespaced" / "composition.yaml",
+        REPO_ROOT / "apis" / "activation-policy.yaml",
     ]
     assert [(d["apiVersion"], d["kind"], d["metadata"]["name"]) for d in docs] == [
         ("meta.pkg.crossplane.io/v1", "Configuration", "configuration-imagecdn"),
         ("apiextensions.crossplane.io/v1", "CompositeResourceDefinition", "ximagecdns.imagecdn.io"),
         ("apiextensions.crossplane.io/v1", "Composition", "imagecdn-aws"),
+        ("apiextensions.crossplane.io/v2", "CompositeResourceDefinition", "imagecdns.m.imagecdn.io"),
+        ("apiextensions.crossplane.io/v1", "Composition", "imagecdn-aws-namespaced"),
+        ("apiextensions.crossplane.io/v1alpha1", "ManagedResourceActivationPolicy", "imagecdn"),
     ]
     assert docs == [load(p) for p in sources]
 
     examples = yaml_docs((rootfs / ".up" / "examples.yaml").read_text())
-    want = [d for p in sorted((REPO_ROOT / "examples").glob("*.yaml")) for d in yaml_docs(p.read_text())]
+    example_files = sorted(
+        list((REPO_ROOT / "examples").glob("*.yaml")) + list((REPO_ROOT / "examples" / "v2").glob("*.yaml"))
+    )
+    want = [d for p in example_files for d in yaml_docs(p.read_text())]
     assert examples == want
     assert {d["kind"] for d in examples} == {"ImageCDN"}
 

@@ -7,6 +7,7 @@
 
 mod audit;
 mod compute;
+pub mod conditions;
 pub mod deletion;
 mod delivery;
 mod dns;
@@ -83,6 +84,8 @@ pub struct Composition {
     pub waiting: BTreeMap<String, Vec<String>>,
     /// The XR status derived from observed resources.
     pub status: ImageCdnStatus,
+    /// Per-component conditions for the XR and claim.
+    pub conditions: Vec<conditions::ComponentCondition>,
 }
 
 impl Composition {
@@ -151,6 +154,7 @@ pub fn compose(spec: &ImageCdnSpec, composite: &Composite, observed: &Observed) 
         }
     }
     out.status = status(&ctx);
+    out.conditions = conditions::component_conditions(&ctx, &out);
     out
 }
 

@@ -101,6 +101,8 @@ pub struct PipelineRunner {
     executions: Mutex<VecDeque<ExecutionRecord>>,
     next_id: AtomicU64,
     pub started: AtomicU64,
+    /// Executions that ended (succeeded or failed): `started - finished` are running.
+    pub finished: AtomicU64,
     pub failed: AtomicU64,
     /// Retry waits are multiplied by this (1.0: as AWS waits).
     pub delay_scale: f64,
@@ -190,6 +192,7 @@ impl PipelineRunner {
             executions: Mutex::default(),
             next_id: AtomicU64::new(1),
             started: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             delay_scale: 1.0,
             runtime: Some(runtime),
@@ -278,6 +281,7 @@ impl PipelineRunner {
                     ("FAILED", Some(error), Some(cause))
                 }
             };
+            me.finished.fetch_add(1, Ordering::Relaxed);
             let mut log = me.executions.lock().expect("executions lock");
             log.push_back(ExecutionRecord {
                 id,

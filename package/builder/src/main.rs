@@ -76,6 +76,14 @@ struct BuildArgs {
 }
 
 const FUNCTION_PATH: &str = "function-imagecdn";
+/// The objects of the Configuration package, in package.yaml order.
+const CONFIGURATION_OBJECTS: [&str; 5] = [
+    "apis/definition.yaml",
+    "apis/composition.yaml",
+    "apis/namespaced/definition.yaml",
+    "apis/namespaced/composition.yaml",
+    "apis/activation-policy.yaml",
+];
 const NONROOT: u64 = 65532;
 const GRPC_PORT: &str = "9443/tcp";
 
@@ -372,20 +380,22 @@ fn build(args: &BuildArgs) -> Result<()> {
         .layers
         .push(package_layer(&function_stream, mtime)?);
 
-    // The Configuration package: package.yaml (metadata, XRD, Composition) + examples.
+    // The Configuration package: package.yaml (metadata, both APIs' XRDs and
+    // Compositions, the activation policy) + examples of both APIs.
     let config_meta_path = root.join("package/crossplane.yaml");
-    let xrd = root.join("apis/definition.yaml");
-    let composition = root.join("apis/composition.yaml");
-    let (config_stream, config_meta) = xpkg::package_stream(
-        xpkg::Kind::Configuration,
-        &config_meta_path,
-        &[&xrd, &composition],
-    )?;
-    let mut example_files: Vec<PathBuf> = fs::read_dir(root.join("examples"))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    example_files
-        .retain(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+    let objects: Vec<PathBuf> = CONFIGURATION_OBJECTS.iter().map(|p| root.join(p)).collect();
+    let object_refs: Vec<&Path> = objects.iter().map(PathBuf::as_path).collect();
+    let (config_stream, config_meta) =
+        xpkg::package_stream(xpkg::Kind::Configuration, &config_meta_path, &object_refs)?;
+    let mut example_files = Vec::new();
+    for dir in ["examples", "examples/v2"] {
+        for entry in fs::read_dir(root.join(dir))? {
+            let path = entry?.path();
+            if path.is_file() && path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                example_files.push(path);
+            }
+        }
+    }
     example_files.sort();
     let example_refs: Vec<&Path> = example_files.iter().map(PathBuf::as_path).collect();
     let examples = xpkg::examples_stream(&example_refs)?;

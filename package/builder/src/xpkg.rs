@@ -138,11 +138,15 @@ fn lint_object(kind: Kind, object: &Value, path: &Path) -> Result<()> {
     let (api_version, object_kind, name) = identity(object);
     let group = api_version.split('/').next().unwrap_or("");
     let allowed = match kind {
+        // What Crossplane 2's configuration linter accepts (crossplane-runtime v2
+        // pkg/xpkg NewConfigurationLinter), less the operations we do not ship.
         Kind::Configuration => {
             group == "apiextensions.crossplane.io"
                 && matches!(
                     object_kind.as_str(),
-                    "CompositeResourceDefinition" | "Composition"
+                    "CompositeResourceDefinition"
+                        | "Composition"
+                        | "ManagedResourceActivationPolicy"
                 )
         }
         Kind::Function => {
