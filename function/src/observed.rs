@@ -37,9 +37,14 @@ impl Observed {
             .map(str::to_string)
     }
 
-    /// Whether the resource reports `Ready=True`.
+    /// Whether the resource reports `Ready=True`. A plain Kubernetes object without
+    /// conditions of its own (a `v1` Secret, composed directly by the namespaced API) is
+    /// ready once it exists.
     pub fn is_ready(&self, name: &str) -> bool {
-        self.condition(name, "Ready") == Some("True")
+        match self.get(name) {
+            Some(r) if r["apiVersion"] == "v1" && r["kind"] == "Secret" => true,
+            _ => self.condition(name, "Ready") == Some("True"),
+        }
     }
 
     /// The status of condition `type` of resource `name`, if reported.

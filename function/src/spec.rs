@@ -431,7 +431,10 @@ impl Default for Transform {
 ]))]
 pub struct Tenant {
     /// The tenant's name; lowercase letters, digits and dashes.
-    #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"))]
+    #[schemars(
+        regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"),
+        length(max = 32)
+    )]
     pub name: String,
     /// The tenant's key prefix in the originals bucket and first path segment(s) of its URLs,
     /// without leading or trailing slash, at most 48 characters (prefixes are embedded in the
@@ -457,9 +460,10 @@ pub struct Tenant {
     /// Empty means the WAF-wide allowlist applies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = limits::MAX_REFERERS))]
-    #[schemars(inner(regex(
-        pattern = r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
-    )))]
+    #[schemars(inner(
+        regex(pattern = r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"),
+        length(max = 253)
+    ))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub allowed_referers: Vec<String>,
 }
@@ -476,7 +480,10 @@ impl Tenant {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PublicKey {
     /// A name for the key, unique within the tenant (it names the CloudFront public key).
-    #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"))]
+    #[schemars(
+        regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"),
+        length(max = 32)
+    )]
     pub name: String,
     /// The Secret holding the PEM-encoded public key.
     pub secret_ref: SecretKeyRef,
@@ -523,9 +530,10 @@ pub struct Waf {
     /// subdomains). Empty disables hotlink protection.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = limits::MAX_REFERERS))]
-    #[schemars(inner(regex(
-        pattern = r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
-    )))]
+    #[schemars(inner(
+        regex(pattern = r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"),
+        length(max = 253)
+    ))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub allowed_referers: Vec<String>,
     /// Let requests without a `Referer` header through the hotlink rule (direct visits, apps,
@@ -534,6 +542,7 @@ pub struct Waf {
     pub allow_empty_referer: bool,
     /// AWS managed rule groups to run.
     #[serde(default = "default_managed_rules")]
+    #[schemars(length(max = 3))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub managed_rule_groups: Vec<ManagedRuleGroup>,
     /// Which requests WAF logs to the `aws-waf-logs-*` log group. WAF sees every viewer
@@ -609,6 +618,7 @@ pub struct Precompute {
     /// Names of `spec.transform.presets` to render on upload. Empty renders every preset.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = limits::MAX_PRESETS))]
+    #[schemars(inner(length(min = 1, max = 32)))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub presets: Vec<String>,
     /// How often pending takedowns are flushed to the edge as one CloudFront
@@ -682,7 +692,7 @@ pub struct CustomDomain {
     )]
     pub name: String,
     /// The Route 53 hosted zone that holds the name (certificate validation and alias records).
-    #[schemars(regex(pattern = r"^Z[A-Z0-9]{1,31}$"))]
+    #[schemars(regex(pattern = r"^Z[A-Z0-9]{1,31}$"), length(max = 32))]
     pub hosted_zone_id: String,
 }
 

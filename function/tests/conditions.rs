@@ -244,3 +244,56 @@ fn events_are_recorded_for_transitions_only() {
     assert_eq!(warning.severity, Severity::Warning as i32);
     assert_eq!(warning.reason.as_deref(), Some("Deploying"));
 }
+
+/// The README's `kubectl get`/`describe` examples are the `describe` command's output
+/// (`UPDATE_GOLDEN=1` rewrites them).
+#[test]
+fn readme_status_examples_are_generated() {
+    use function_imagecdn::describe::When;
+    let path = repo_root().join("README.md");
+    let mut readme = std::fs::read_to_string(&path).unwrap();
+    for (marker, when) in [
+        ("in-flight", When::InFlight),
+        ("after-in-flight", When::AfterInFlight),
+    ] {
+        let text = function_imagecdn::render::describe(
+            Some(&example("complete.yaml")),
+            Some(&example("observed")),
+            when,
+        )
+        .unwrap();
+        let start = format!("<!-- describe:{marker}:start -->\n");
+        let end = format!("<!-- describe:{marker}:end -->");
+        let (head, rest) = readme.split_once(&start).expect("start marker");
+        let (_, tail) = rest.split_once(&end).expect("end marker");
+        readme = format!("{head}{start}```text\n{text}```\n{end}{tail}");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap();
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &readme).unwrap();
+    } else {
+        assert!(
+            committed == readme,
+            "README's kubectl examples are stale: rerun with UPDATE_GOLDEN=1"
+        );
+    }
+}
+
+/// A namespaced ImageCDN converges: its directly composed Secrets (which report no
+/// conditions) count as ready once they exist, so the composite can become Ready.
+#[test]
+fn a_converged_namespaced_imagecdn_is_ready() {
+    let rsp = run(&composite("v2/complete.yaml"), &full_observed_v2());
+    let unready: Vec<&String> = rsp
+        .desired
+        .as_ref()
+        .unwrap()
+        .resources
+        .iter()
+        .filter(|(_, r)| r.ready != function_sdk_rust::proto::v1::Ready::True as i32)
+        .map(|(name, _)| name)
+        .collect();
+    assert!(unready.is_empty(), "{unready:?}");
+    let got = conditions(&rsp);
+    assert!(got.values().all(|(ready, _, _)| *ready), "{got:?}");
+}

@@ -14,6 +14,12 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ("minimal.first-pass.yaml", "minimal.yaml", None),
     ("complete.first-pass.yaml", "complete.yaml", None),
     ("complete.full.yaml", "complete.yaml", Some("observed")),
+    ("v2-minimal.first-pass.yaml", "v2/minimal.yaml", None),
+    (
+        "v2-complete.full.yaml",
+        "v2/complete.yaml",
+        Some("v2/observed"),
+    ),
 ];
 
 fn golden_path(name: &str) -> PathBuf {

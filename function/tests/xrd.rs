@@ -174,3 +174,43 @@ fn readme_claim_reference_is_generated() {
         );
     }
 }
+
+/// The API server estimates each CEL rule's worst-case cost from the bounds of what it
+/// reads (`maxItems`, `maxLength`, `enum`; a `pattern` does not count) and refuses a CRD
+/// over budget. Every list and string a rule can reach is bounded, so the estimate is
+/// finite and small. (The estimator itself runs only in the API server.)
+#[test]
+fn cel_rules_read_only_bounded_values() {
+    fn walk(node: &Value, path: &str, under_rule: bool, unbounded: &mut Vec<String>) {
+        let under_rule = under_rule || node.get("x-kubernetes-validations").is_some();
+        if under_rule {
+            match node.get("type").and_then(Value::as_str) {
+                Some("array") if node.get("maxItems").is_none() => {
+                    unbounded.push(format!("{path}: list without maxItems"))
+                }
+                Some("string") if node.get("maxLength").is_none() && node.get("enum").is_none() => {
+                    unbounded.push(format!("{path}: string without maxLength or enum"))
+                }
+                _ => {}
+            }
+        }
+        if let Some(props) = node.get("properties").and_then(Value::as_object) {
+            for (k, v) in props {
+                walk(v, &format!("{path}.{k}"), under_rule, unbounded);
+            }
+        }
+        if let Some(items) = node.get("items") {
+            walk(items, &format!("{path}[]"), under_rule, unbounded);
+        }
+    }
+    for def in [xrd::definition(), xrd::namespaced_definition()] {
+        let spec = &def["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        assert!(
+            spec.get("x-kubernetes-validations").is_some(),
+            "spec-level rules exist"
+        );
+        let mut unbounded = Vec::new();
+        walk(spec, "spec", false, &mut unbounded);
+        assert!(unbounded.is_empty(), "{}", unbounded.join("\n"));
+    }
+}

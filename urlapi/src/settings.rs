@@ -95,7 +95,10 @@ pub struct Preset {
     /// The name clients use in `?p=`; lowercase letters, digits and dashes.
     #[cfg_attr(
         feature = "schema",
-        schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"))
+        schemars(
+            regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"),
+            length(max = 32)
+        )
     )]
     pub name: String,
     /// Output width in pixels.
