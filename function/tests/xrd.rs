@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::repo_root;
+use common::{readme_block_is, repo_root};
 use function_imagecdn::xrd;
 use serde_json::Value;
 
@@ -155,24 +155,7 @@ fn defaults_and_bounds_are_present() {
 /// The README's claim reference is the generated one (`UPDATE_GOLDEN=1` rewrites it).
 #[test]
 fn readme_claim_reference_is_generated() {
-    let path = repo_root().join("README.md");
-    let readme = std::fs::read_to_string(&path).unwrap();
-    let (start, end) = ("<!-- reference:start -->\n", "<!-- reference:end -->");
-    let (head, rest) = readme
-        .split_once(start)
-        .expect("README has the reference start marker");
-    let (_, tail) = rest
-        .split_once(end)
-        .expect("README has the reference end marker");
-    let want = format!("{head}{start}{}{end}{tail}", xrd::reference_markdown());
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &want).unwrap();
-    } else {
-        assert!(
-            readme == want,
-            "README's claim reference is stale: rerun with UPDATE_GOLDEN=1"
-        );
-    }
+    readme_block_is("reference", &xrd::reference_markdown());
 }
 
 /// The API server estimates each CEL rule's worst-case cost from the bounds of what it

@@ -118,3 +118,27 @@ pub fn remove(value: &mut Value, pointer: &str) {
         _ => {}
     }
 }
+
+/// Checks (or, with `UPDATE_GOLDEN=1`, rewrites) the README block between
+/// `<!-- {marker}:start -->` and `<!-- {marker}:end -->` against generated `content`.
+pub fn readme_block_is(marker: &str, content: &str) {
+    let path = repo_root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let start = format!("<!-- {marker}:start -->\n");
+    let end = format!("<!-- {marker}:end -->");
+    let (head, rest) = readme
+        .split_once(&start)
+        .unwrap_or_else(|| panic!("README has no {start:?}"));
+    let (_, tail) = rest
+        .split_once(&end)
+        .unwrap_or_else(|| panic!("README has no {end:?}"));
+    let want = format!("{head}{start}{content}{end}{tail}");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    } else {
+        assert!(
+            readme == want,
+            "README's {marker} block is stale: rerun with UPDATE_GOLDEN=1"
+        );
+    }
+}
