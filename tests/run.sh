@@ -8,7 +8,8 @@
 # pytest suite in tests/e2e against that binary over gRPC, then the Lambda@Edge
 # package (lambda/edge/build.sh) and its Node tests in tests/edge against moto, the
 # system tests in tests/system through the local CDN (imagecdn-dev serving the complete
-# example with that package), then the release artifacts: package/build.sh (static musl release builds, the .xpkg
+# example with that package), the Backstage template's form in Chromium (tests/portal),
+# then the release artifacts: package/build.sh (static musl release builds, the .xpkg
 # packages, the Lambda zips) read back by skopeo and umoci in tests/e2e/test_package.py.
 #
 # Environment:
@@ -37,7 +38,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 STAGE=0
-STAGES=10
+STAGES=11
 STARTED=$SECONDS
 heading() {
   STAGE=$((STAGE + 1))
@@ -175,6 +176,13 @@ export IMAGECDN_NPM_BIN="$NPM_PREFIX/node_modules/.bin"
 ensure_debian_packages chromium
 BROWSER_NPM="$ROOT/.peers/npm-browser"
 NPM_PREFIX="$BROWSER_NPM" ensure_npm_packages playwright-core@1.65.1
+# The Backstage template's form, as the scaffolder renders it (react-jsonschema-form 5
+# with its ajv8 validator, React 18), bundled by esbuild, the skeleton rendered by
+# nunjucks; driven in the same Chromium.
+PORTAL_NPM="$ROOT/.peers/npm-portal"
+NPM_PREFIX="$PORTAL_NPM" ensure_npm_packages @rjsf/core@5.24.13 @rjsf/utils@5.24.13 \
+  @rjsf/validator-ajv8@5.24.13 react@18.3.1 react-dom@18.3.1 esbuild@0.28.2 nunjucks@3.2.4 \
+  playwright-core@1.65.1
 
 heading "cargo fmt --all --check"
 cargo fmt --all --check -- --color=never
@@ -222,6 +230,16 @@ IMAGECDN_DEV_BIN="$DEV_BIN" IMAGECDN_MOTO_SERVER="$VENV/bin/moto_server" \
 rc=$?
 set -e
 [ "$rc" -eq 0 ] || die "pytest tests/system exited $rc"
+
+heading "pytest tests/portal (the Backstage template filled in Chromium)"
+set +e
+IMAGECDN_PORTAL_NPM="$PORTAL_NPM/node_modules" IMAGECDN_FUNCTION_BIN="$FUNCTION_BIN" \
+  IMAGECDN_ARTIFACTS="${IMAGECDN_ARTIFACTS:-$ROOT/target/test-artifacts}" PYTHONDONTWRITEBYTECODE=1 \
+  "$VENV/bin/python" -m pytest "$ROOT/tests/portal" \
+  --rootdir "$ROOT/tests/portal" -p no:cacheprovider --timeout 900 -ra
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || die "pytest tests/portal exited $rc"
 
 heading "packages (package/build.sh; pytest tests/e2e/test_package.py)"
 if [ "${IMAGECDN_PACKAGE:-1}" = 1 ]; then

@@ -12,6 +12,7 @@ pub mod function;
 pub mod iam;
 pub mod names;
 pub mod observed;
+pub mod portal;
 pub mod render;
 pub mod sign;
 pub mod simulate;

@@ -46,6 +46,13 @@ enum Command {
         #[arg(long, value_enum, default_value = "as-observed")]
         when: function_imagecdn::describe::When,
     },
+    /// Write the Backstage Software Templates (one per API) and their skeletons,
+    /// generated from the spec types, under DIR (default: the current directory, as
+    /// package/backstage/...).
+    BackstageTemplate {
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
     /// Print the CompositeResourceDefinition generated from the Rust spec types: the
     /// claim API's (apis/definition.yaml), or the namespaced API's.
     Xrd {
@@ -124,6 +131,21 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::BackstageTemplate { out }) => {
+            for (path, content) in function_imagecdn::portal::files() {
+                let file = out.join(&path);
+                let written = file
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|()| std::fs::write(&file, content));
+                if let Err(e) = written {
+                    eprintln!("backstage-template: {}: {e}", file.display());
+                    return ExitCode::FAILURE;
+                }
+                println!("wrote {}", file.display());
+            }
+            ExitCode::SUCCESS
+        }
         Some(Command::Xrd { namespaced }) => {
             if namespaced {
                 print!("{}", xrd::namespaced_definition_yaml());

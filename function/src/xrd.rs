@@ -166,6 +166,7 @@ fn spec_schema(api: Api) -> Value {
     spec["description"] = json!(
         "The desired image CDN: regions, transform limits, tenants, edge security, pre-compute, audit and domain."
     );
+    crate::portal::annotate_spec(&mut spec);
     let provider_config = &mut spec["properties"]["providerConfig"]["properties"];
     let drop = |node: &mut Value, field: &str| {
         if let Some(props) = node.as_object_mut() {
@@ -214,6 +215,12 @@ fn version(api: Api) -> Value {
     })
 }
 
+/// Portals that build forms from XRDs (TeraSky's kubernetes-ingestor for Backstage)
+/// list an XRD when it says so.
+fn portal_annotations() -> Value {
+    json!({"terasky.backstage.io/add-to-catalog": "true"})
+}
+
 /// The claim API's CompositeResourceDefinition (a `LegacyCluster` composite with an
 /// `ImageCDN` claim), as a JSON value.
 pub fn definition() -> Value {
@@ -222,6 +229,7 @@ pub fn definition() -> Value {
         "kind": "CompositeResourceDefinition",
         "metadata": {
             "name": format!("ximagecdns.{GROUP}"),
+            "annotations": portal_annotations(),
         },
         "spec": {
             "scope": "LegacyCluster",
@@ -242,6 +250,7 @@ pub fn namespaced_definition() -> Value {
         "kind": "CompositeResourceDefinition",
         "metadata": {
             "name": format!("imagecdns.{NAMESPACED_GROUP}"),
+            "annotations": portal_annotations(),
         },
         "spec": {
             "scope": "Namespaced",
