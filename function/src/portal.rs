@@ -14,6 +14,35 @@ use serde_json::{Map, Value, json};
 use crate::api::Api;
 use crate::xrd;
 
+/// Example values where a blank field leaves people guessing the shape (rjsf offers them
+/// as suggestions).
+const EXAMPLES: [(&str, &[&str]); 6] = [
+    (
+        "/properties/tenants/items/properties/prefix",
+        &["shop", "partners/media"],
+    ),
+    (
+        "/properties/tenants/items/properties/allowedReferers/items",
+        &["shop.example.com", "*.shop.example.com"],
+    ),
+    (
+        "/properties/artifacts/properties/edge/properties/bucket",
+        &["acme-imagecdn-artifacts-us-east-1"],
+    ),
+    (
+        "/properties/artifacts/properties/renderer/properties/bucket",
+        &["acme-imagecdn-artifacts-us-east-1"],
+    ),
+    (
+        "/properties/customDomain/properties/name",
+        &["images.example.com"],
+    ),
+    (
+        "/properties/customDomain/properties/hostedZoneId",
+        &["Z0123456789EXAMPLE"],
+    ),
+];
+
 /// The top-level fields a person fills in first, in this order.
 pub const FIRST: [&str; 5] = [
     "tenants",
@@ -263,6 +292,11 @@ pub fn form_schema(api: Api) -> Value {
     order.extend(ADVANCED.iter().map(|f| json!(f)));
     order.push(json!("*"));
     form["ui:order"] = Value::Array(order);
+    for (pointer, examples) in EXAMPLES {
+        if let Some(field) = form.pointer_mut(pointer) {
+            field["examples"] = json!(examples);
+        }
+    }
     let mut rules = form["allOf"].as_array().cloned().unwrap_or_default();
     rules.extend(cross_field_rules(spec));
     form["allOf"] = Value::Array(rules);
@@ -435,6 +469,9 @@ mod tests {
         let max = &form["properties"]["transform"]["properties"]["maxWidth"];
         assert!(max.get("default").is_none());
         assert_eq!(max["ui:placeholder"], "4096");
+        for (pointer, _) in EXAMPLES {
+            assert!(form.pointer(pointer).is_some(), "{pointer} names no field");
+        }
         let groups = &form["properties"]["waf"]["properties"]["managedRuleGroups"];
         assert_eq!(groups["ui:widget"], "checkboxes");
         assert_eq!(groups["uniqueItems"], true);
