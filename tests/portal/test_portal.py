@@ -103,15 +103,21 @@ BAD = [
 ]
 
 
+# The two APIs' forms share every rule above (they differ only in provider config
+# fields): all cases through the claim's form, one of each kind through the namespaced.
+NAMESPACED_BAD = {"replica-is-primary", "min-quality-above-max", "signing-tenant-without-keys", "invalid-hostname"}
+
+
 @pytest.mark.parametrize("api", ["claim", "namespaced"])
 def test_the_form_refuses_bad_values_next_to_the_field(api, drive):
     base = example(EXAMPLES[api][0])
+    bad = [b for b in BAD if api == "claim" or b[0] in NAMESPACED_BAD]
     cases = [
         {"name": f"{api}-{name}", "claim": with_change(base, pointer, value), "screenshot": name == "min-quality-above-max"}
-        for name, pointer, value, _ in BAD
+        for name, pointer, value, _ in bad
     ]
     results = drive(api, cases)
-    for (name, _, _, field), case in zip(BAD, cases):
+    for (name, _, _, field), case in zip(bad, cases):
         got = results[case["name"]]
         assert got["state"] == "invalid", f"{name}: the form submitted {got.get('submitted')}"
         assert field in got["fieldErrors"], f"{name}: no error on {field}; errors shown: {got['fieldErrors']}"
