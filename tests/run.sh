@@ -218,28 +218,28 @@ heading "node --test tests/edge (the edge handler against moto)"
 IMAGECDN_MOTO_SERVER="$VENV/bin/moto_server" IMAGECDN_EDGE_NPM="$EDGE_NPM/node_modules" \
   node --test "$ROOT"/tests/edge/*.test.js || die "node --test tests/edge failed"
 
+# run_pytest DIR TIMEOUT [VAR=VALUE ...]: the pytest suite in DIR with its environment;
+# screenshots and other artifacts go to IMAGECDN_ARTIFACTS.
+run_pytest() {
+  local dir="$1" timeout="$2" rc
+  shift 2
+  set +e
+  env "$@" IMAGECDN_ARTIFACTS="${IMAGECDN_ARTIFACTS:-$ROOT/target/test-artifacts}" \
+    PYTHONDONTWRITEBYTECODE=1 "$VENV/bin/python" -m pytest "$ROOT/$dir" \
+    --rootdir "$ROOT/$dir" -p no:cacheprovider --timeout "$timeout" -ra
+  rc=$?
+  set -e
+  [ "$rc" -eq 0 ] || die "pytest $dir exited $rc"
+}
+
 heading "pytest tests/system (the seed's promises through imagecdn-dev)"
 DEV_BIN="$CARGO_TARGET_DIR/debug/imagecdn-dev"
 [ -x "$DEV_BIN" ] || die "no binary at $DEV_BIN after the build"
-set +e
-IMAGECDN_DEV_BIN="$DEV_BIN" IMAGECDN_MOTO_SERVER="$VENV/bin/moto_server" \
-  IMAGECDN_EDGE_NPM="$EDGE_NPM/node_modules" IMAGECDN_BROWSER_NPM="$BROWSER_NPM/node_modules" \
-  IMAGECDN_ARTIFACTS="${IMAGECDN_ARTIFACTS:-$ROOT/target/test-artifacts}" PYTHONDONTWRITEBYTECODE=1 \
-  "$VENV/bin/python" -m pytest "$ROOT/tests/system" \
-  --rootdir "$ROOT/tests/system" -p no:cacheprovider --timeout 600 -ra
-rc=$?
-set -e
-[ "$rc" -eq 0 ] || die "pytest tests/system exited $rc"
+run_pytest tests/system 600 IMAGECDN_DEV_BIN="$DEV_BIN" IMAGECDN_MOTO_SERVER="$VENV/bin/moto_server" \
+  IMAGECDN_EDGE_NPM="$EDGE_NPM/node_modules" IMAGECDN_BROWSER_NPM="$BROWSER_NPM/node_modules"
 
 heading "pytest tests/portal (the Backstage template filled in Chromium)"
-set +e
-IMAGECDN_PORTAL_NPM="$PORTAL_NPM/node_modules" IMAGECDN_FUNCTION_BIN="$FUNCTION_BIN" \
-  IMAGECDN_ARTIFACTS="${IMAGECDN_ARTIFACTS:-$ROOT/target/test-artifacts}" PYTHONDONTWRITEBYTECODE=1 \
-  "$VENV/bin/python" -m pytest "$ROOT/tests/portal" \
-  --rootdir "$ROOT/tests/portal" -p no:cacheprovider --timeout 900 -ra
-rc=$?
-set -e
-[ "$rc" -eq 0 ] || die "pytest tests/portal exited $rc"
+run_pytest tests/portal 900 IMAGECDN_PORTAL_NPM="$PORTAL_NPM/node_modules" IMAGECDN_FUNCTION_BIN="$FUNCTION_BIN"
 
 heading "packages (package/build.sh; pytest tests/e2e/test_package.py)"
 if [ "${IMAGECDN_PACKAGE:-1}" = 1 ]; then

@@ -171,7 +171,8 @@ pub fn describe(
     Ok(out)
 }
 
-fn desired_status(rsp: &RunFunctionResponse) -> Value {
+/// The status the function wrote on the composite.
+pub fn desired_status(rsp: &RunFunctionResponse) -> Value {
     rsp.desired
         .as_ref()
         .and_then(|d| d.composite.as_ref())

@@ -45,6 +45,12 @@ fn bad_claims_get_a_fatal_result_naming_the_field() {
             "spec.regions.originShield",
         ),
         (
+            "a claim choosing a namespaced provider config kind",
+            "/spec/providerConfig/kind",
+            json!("ProviderConfig"),
+            "spec.providerConfig.kind: only namespaced ImageCDNs",
+        ),
+        (
             "no tenants",
             "/spec/tenants",
             json!([]),

@@ -294,13 +294,16 @@ pub fn parse_rate(expr: &str) -> Option<Duration> {
     Some(Duration::from_secs(n * seconds))
 }
 
-/// Secret manifests the function composes through provider-kubernetes Objects,
-/// by (namespace, name).
+/// The Secrets the function composes, by (namespace, name): wrapped in provider-kubernetes
+/// Objects (claim API) or composed directly (namespaced API).
 fn composed_secrets(resources: &BTreeMap<String, Value>) -> BTreeMap<(String, String), &Value> {
     resources
         .values()
-        .filter(|r| r["kind"] == "Object")
-        .filter_map(|r| r.pointer("/spec/forProvider/manifest"))
+        .filter_map(|r| match r["kind"].as_str() {
+            Some("Object") => r.pointer("/spec/forProvider/manifest"),
+            Some("Secret") => Some(r),
+            _ => None,
+        })
         .filter(|m| m["kind"] == "Secret")
         .filter_map(|m| {
             Some((
@@ -312,6 +315,15 @@ fn composed_secrets(resources: &BTreeMap<String, Value>) -> BTreeMap<(String, St
             ))
         })
         .collect()
+}
+
+/// The namespace a managed resource's Secret reference points into: the reference's own
+/// (cluster-scoped resources), else the resource's (namespaced resources read only
+/// Secrets of their own namespace).
+fn secret_namespace<'a>(resource: &'a Value, reference: &'a Value) -> &'a str {
+    str_at(reference, "/namespace")
+        .or_else(|| str_at(resource, "/metadata/namespace"))
+        .unwrap_or_default()
 }
 
 /// Resources selected by `<field>Selector.matchLabels` (component label = resource name).
@@ -532,7 +544,7 @@ impl CdnModel {
                     let code = match fp["code"].as_str() {
                         Some(code) => code.to_string(),
                         None => {
-                            let ns = str_at(fp, "/codeSecretRef/namespace").unwrap_or_default();
+                            let ns = secret_namespace(r, &fp["codeSecretRef"]);
                             let secret = str_at(fp, "/codeSecretRef/name").unwrap_or_default();
                             let key = str_at(fp, "/codeSecretRef/key").unwrap_or("code");
                             secrets
@@ -555,7 +567,7 @@ impl CdnModel {
                     public_keys.insert(
                         id,
                         SecretKeyRef {
-                            namespace: r#ref["namespace"].as_str().unwrap_or_default().to_string(),
+                            namespace: secret_namespace(r, r#ref).to_string(),
                             name: r#ref["name"].as_str().unwrap_or_default().to_string(),
                             key: r#ref["key"].as_str().unwrap_or_default().to_string(),
                         },
@@ -722,7 +734,13 @@ mod tests {
     use std::path::Path;
 
     fn complete() -> CdnModel {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/complete.yaml");
+        model_of("complete.yaml")
+    }
+
+    fn model_of(example: &str) -> CdnModel {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(example);
         let claim = &read_yaml_stream(&path).unwrap()[0];
         let graph = observe_until_complete(&composite_from(claim).unwrap()).unwrap();
         CdnModel::from_resources(&graph).unwrap()
@@ -788,6 +806,28 @@ mod tests {
         assert!(!default_block);
         assert!(rules.iter().any(|r| r["Name"] == "rate-limit-per-ip"));
         assert_eq!(m.presets, ["card", "hero", "thumb"]);
+    }
+
+    /// The namespaced API's graph (Secrets composed directly, secret references local to
+    /// the namespace) reads as the same CDN as the claim's.
+    #[test]
+    fn the_namespaced_example_reads_as_the_same_cdn() {
+        let claim = complete();
+        let namespaced = model_of("v2/complete.yaml");
+        let codes = |m: &CdnModel| m.functions.values().cloned().collect::<Vec<_>>();
+        assert_eq!(codes(&namespaced).len(), 2);
+        assert_eq!(codes(&namespaced), codes(&claim));
+        let keys = |m: &CdnModel| {
+            m.public_keys
+                .values()
+                .map(|k| (k.namespace.clone(), k.name.clone(), k.key.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&namespaced), keys(&claim));
+        assert_eq!(keys(&namespaced)[0].0, "team-media");
+        assert_eq!(namespaced.behaviors.len(), claim.behaviors.len());
+        assert_eq!(namespaced.tenant_prefixes(), claim.tenant_prefixes());
+        assert_eq!(namespaced.presets, claim.presets);
     }
 
     #[test]

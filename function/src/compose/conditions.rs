@@ -93,6 +93,13 @@ fn storage_condition(ctx: &Ctx) -> ComponentCondition {
     }
 }
 
+/// CloudFront reports the distribution `Deployed` and the provider reports it Ready.
+fn distribution_deployed(ctx: &Ctx) -> bool {
+    let o = ctx.observed;
+    o.at_provider(delivery::DISTRIBUTION, "status").as_deref() == Some("Deployed")
+        && o.is_ready(delivery::DISTRIBUTION)
+}
+
 fn distribution_condition(ctx: &Ctx, composition: &Composition) -> ComponentCondition {
     let o = ctx.observed;
     if let Some(needs) = composition.waiting.get(delivery::DISTRIBUTION) {
@@ -111,8 +118,7 @@ fn distribution_condition(ctx: &Ctx, composition: &Composition) -> ComponentCond
             "creating the CloudFront distribution".into(),
         );
     };
-    let deployed = o.at_provider(delivery::DISTRIBUTION, "status").as_deref() == Some("Deployed");
-    if deployed && o.is_ready(delivery::DISTRIBUTION) {
+    if distribution_deployed(ctx) {
         let domain = o
             .at_provider(delivery::DISTRIBUTION, "domainName")
             .unwrap_or_default();
@@ -196,9 +202,7 @@ fn edge_function_condition(ctx: &Ctx) -> ComponentCondition {
             format!("publishing a version of the Lambda@Edge function {name}"),
         );
     };
-    let deployed = o.at_provider(delivery::DISTRIBUTION, "status").as_deref() == Some("Deployed")
-        && o.is_ready(delivery::DISTRIBUTION);
-    if deployed {
+    if distribution_deployed(ctx) {
         condition(
             EDGE_FUNCTION,
             true,

@@ -66,13 +66,7 @@ pub fn readiness(rsp: &RunFunctionResponse, name: &str) -> Ready {
 
 /// The desired XR status.
 pub fn status(rsp: &RunFunctionResponse) -> Value {
-    rsp.desired
-        .as_ref()
-        .and_then(|d| d.composite.as_ref())
-        .and_then(|c| c.resource.as_ref())
-        .map(struct_to_json)
-        .and_then(|v| v.get("status").cloned())
-        .unwrap_or(Value::Null)
+    function_imagecdn::describe::desired_status(rsp)
 }
 
 /// Sets a JSON pointer in a value, creating objects on the way.
