@@ -18,8 +18,8 @@ const [wasm, iterations, casesFile] = process.argv.slice(2);
 const cases = JSON.parse(fs.readFileSync(casesFile, 'utf8'));
 const engine = new Engine({ wasmPath: wasm, maxMemoryBytes: 3 * 1024 * 1024 * 1024 }).warm();
 
-console.log('| case | request | output | stand-in for | median ms | wasm memory MB |');
-console.log('| --- | --- | --- | --- | ---: | ---: |');
+console.log('| case | request | output | stand-in for | median ms | wasm memory MB | process RSS MB |');
+console.log('| --- | --- | --- | --- | ---: | ---: | ---: |');
 for (const c of cases) {
   const input = fs.readFileSync(c.file);
   const times = [];
@@ -33,7 +33,8 @@ for (const c of cases) {
   const median = times[Math.floor(times.length / 2)];
   const what = out.status === 200 ? `${out.format} ${out.width}x${out.height}` : `${out.status} ${out.error}`;
   const memory = engine.memoryBytes() / (1024 * 1024);
-  console.log(`| ${c.label} | \`${c.query}\` | ${what} | ${out.standInFor || ''} | ${median.toFixed(0)} | ${memory.toFixed(0)} |`);
+  const rss = process.memoryUsage().rss / (1024 * 1024);
+  console.log(`| ${c.label} | \`${c.query}\` | ${what} | ${out.standInFor || ''} | ${median.toFixed(0)} | ${memory.toFixed(0)} | ${rss.toFixed(0)} |`);
   // Each case starts from a fresh instance, as a container after a large request does.
   engine.instance = null;
 }

@@ -188,6 +188,20 @@ heading "cargo fmt --all --check"
 cargo fmt --all --check -- --color=never
 
 heading "cargo test --workspace"
+# Cargo judges our crates fresh by file times and workspace-relative paths, but the
+# checkout's absolute path is compiled into them (env!("CARGO_MANIFEST_DIR"): the corpus,
+# the CRDs and the fixtures beside the clone). A target dir last built from another
+# clone would run that clone's paths, so our own crates (not their dependencies) are
+# rebuilt when the checkout moved.
+CHECKOUT_STAMP="$CARGO_TARGET_DIR/.imagecdn-checkout"
+if [ -f "$CHECKOUT_STAMP" ] && [ "$(cat "$CHECKOUT_STAMP")" != "$ROOT" ]; then
+  echo "$CARGO_TARGET_DIR was last built from $(cat "$CHECKOUT_STAMP"): rebuilding this workspace's crates"
+  members="$(cargo metadata --no-deps --format-version 1 |
+    python3 -c 'import json, sys; print(" ".join("-p " + p["name"] for p in json.load(sys.stdin)["packages"]))')"
+  # shellcheck disable=SC2086 # one word per package flag
+  cargo clean -q $members
+fi
+echo "$ROOT" >"$CHECKOUT_STAMP"
 cargo test --workspace
 
 heading "cargo build --workspace --bins"

@@ -46,6 +46,6 @@ fn origin_headers_are_the_ones_the_edge_reads() {
         );
         let rendered: BTreeSet<String> = names.into_iter().collect();
         assert_eq!(rendered, header_names_in("lambda/edge/js/index.js"));
-        assert_eq!(rendered, header_names_in("tests/edge/harness.js"));
+        assert_eq!(rendered, header_names_in("tests/edge/events.js"));
     }
 }

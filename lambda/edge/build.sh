@@ -4,8 +4,9 @@
 #
 #   lambda/edge/build.sh            from any directory
 #
-# The target is wasm32-wasip1 so that libwebp (C, for lossy WebP like the renderer's)
-# compiles: Debian's clang-14 with wasi-libc's headers (packages clang-14, wasi-libc),
+# The target is wasm32-wasip1 so that libwebp (C, for lossy WebP like the renderer's) and
+# libjpeg-turbo (C, the renderer's JPEG decoder) compile: Debian's clang-14 with
+# wasi-libc's headers (packages clang-14, wasi-libc),
 # linked by rustc against Rust's own wasi-libc. clang-14 predates the `wasip1` triple
 # spelling, so the C target is given as `wasm32-wasi` (clang takes the last --target).
 # The handler answers the module's few WASI imports itself, with no capabilities.
@@ -24,7 +25,11 @@ TARGET=wasm32-wasip1
 export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128 --remap-path-prefix=$ROOT=/imagecdn"
 export CC_wasm32_wasip1="${CC_wasm32_wasip1:-clang-14}"
 export AR_wasm32_wasip1="${AR_wasm32_wasip1:-llvm-ar-14}"
-export CFLAGS_wasm32_wasip1="--target=wasm32-wasi -ffile-prefix-map=$ROOT=/imagecdn"
+# The C libraries get the WebAssembly features Node.js 22 (Lambda@Edge) has: SIMD for
+# clang's auto-vectorizer (neither libwebp nor libjpeg-turbo has wasm SIMD kernels),
+# bulk memory (memset/memcpy as single instructions), sign extension and saturating
+# float-to-int conversion (the last three are already rustc's wasm32 defaults).
+export CFLAGS_wasm32_wasip1="--target=wasm32-wasi -ffile-prefix-map=$ROOT=/imagecdn -msimd128 -mbulk-memory -msign-ext -mnontrapping-fptoint"
 for tool in "$CC_wasm32_wasip1" "$AR_wasm32_wasip1"; do
   command -v "$tool" >/dev/null 2>&1 ||
     { echo "lambda/edge/build.sh: $tool not found: apt-get install clang-14 llvm-14 wasi-libc" >&2; exit 1; }

@@ -28,6 +28,7 @@ if (!(process.env.NODE_PATH || '').split(path.delimiter).includes(NPM)) {
 const { S3Client } = require('@aws-sdk/client-s3');
 const { Engine } = require(path.join(ROOT, 'lambda/edge/js/engine'));
 const { createHandler } = require(path.join(ROOT, 'lambda/edge/js/index'));
+const { originHeaders, originRequestEvent } = require('./events');
 
 const CARGO_TARGET_DIR = process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache/imagecdn/target');
 const WASM = process.env.IMAGECDN_EDGE_WASM || path.join(CARGO_TARGET_DIR, 'wasm32-wasip1/release/imagecdn_edge_wasm.wasm');
@@ -118,57 +119,6 @@ async function createBucket(client, bucket, region) {
   await client.send(new CreateBucketCommand({ Bucket: bucket, ...conf }));
 }
 
-/** Origin custom headers as the composition function sets them. */
-function originHeaders(s) {
-  const h = {};
-  const set = (name, value) => {
-    if (value !== undefined) h[name] = [{ key: name, value: String(value) }];
-  };
-  set('x-imagecdn-variants-bucket', s.variantsBucket);
-  set('x-imagecdn-variants-region', s.variantsRegion);
-  set('x-imagecdn-fallback-bucket', s.fallbackBucket);
-  set('x-imagecdn-fallback-region', s.fallbackRegion);
-  set('x-imagecdn-max-source-megapixels', s.megapixels ?? 50);
-  set('x-imagecdn-max-source-megabytes', s.megabytes ?? 32);
-  set('x-imagecdn-default-quality', s.quality ?? 80);
-  set('x-imagecdn-max-output', s.maxOutput ?? '4096x4096');
-  set('x-imagecdn-tenant-prefixes', s.prefixes ?? 'shop,partners/media');
-  return h;
-}
-
-/** A CloudFront origin-request event, in the documented shape. */
-function originRequestEvent({ uri, querystring = '', bucket, region, headers, method = 'GET' }) {
-  const domainName = `${bucket}.s3.${region}.amazonaws.com`;
-  return {
-    Records: [
-      {
-        cf: {
-          config: {
-            distributionDomainName: 'd111111abcdef8.cloudfront.net',
-            distributionId: 'EDFDVBD6EXAMPLE',
-            eventType: 'origin-request',
-            requestId: `test-${Math.random().toString(36).slice(2)}`,
-          },
-          request: {
-            clientIp: '203.0.113.178',
-            headers: {
-              host: [{ key: 'Host', value: domainName }],
-              'user-agent': [{ key: 'User-Agent', value: 'Amazon CloudFront' }],
-              via: [{ key: 'Via', value: '2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)' }],
-            },
-            method,
-            origin: {
-              s3: { authMethod: 'origin-access-identity', customHeaders: headers, domainName, path: '', region },
-            },
-            querystring,
-            uri,
-          },
-        },
-      },
-    ],
-  };
-}
-
 /** A handler with the test's clients and the built module; logs are collected. */
 function testHandler(endpoints, extra = {}) {
   const logs = [];
@@ -182,6 +132,7 @@ const headerValue = (r, name) => r.headers && r.headers[name] && r.headers[name]
 module.exports = {
   ROOT,
   WASM,
+  CORPUS,
   MotoServer,
   corpus,
   s3Client,

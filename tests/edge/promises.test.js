@@ -353,6 +353,27 @@ test('the wasm decoder refuses hostile and damaged files with a 4xx, never a tra
   assert.ok((statuses.get(422) || 0) + (statuses.get(415) || 0) > 10, JSON.stringify([...statuses]));
 });
 
+test("libjpeg-turbo's errors in wasm end the call through the host: the core's 422, a fresh instance, nothing leaked", async () => {
+  const { Engine } = require(path.join(h.ROOT, 'lambda/edge/js/engine'));
+  const engine = new Engine({ wasmPath: h.WASM }).warm();
+  const limits = { maxSourcePixels: 50e6, maxSourceBytes: 40 * 1024 * 1024, maxWidth: 4096, maxHeight: 4096, defaultQuality: 80 };
+  const truncated = h.corpus('11_').bytes;
+  const good = h.corpus('07_').bytes;
+  const before = engine.instances;
+  for (let i = 0; i < 20; i++) {
+    const r = engine.transform(truncated, 'fm=webp&w=400', limits);
+    assert.equal(r.status, 422);
+    // libjpeg's own text, formatted by the core exactly as the native renderer reports it.
+    assert.equal(r.error, 'cannot decode the image: JPEG: Premature end of JPEG file');
+    assert.equal(engine.instance, null, 'the interrupted instance is abandoned');
+    const ok = engine.transform(good, 'w=100', limits);
+    assert.equal(ok.status, 200, ok.error);
+  }
+  assert.equal(engine.instances, before + 20, 'one fresh instance after each failure, none otherwise');
+  // Every failure left its instance behind, so memory is whatever one instance needs.
+  assert.ok(engine.memoryBytes() < 64 * 1024 * 1024, `memory ${engine.memoryBytes()}`);
+});
+
 test('a RangeError out of wasm (stack overflow) replaces the instance like a trap', async () => {
   const { Engine } = require(path.join(h.ROOT, 'lambda/edge/js/engine'));
   const engine = new Engine({ wasmPath: h.WASM }).warm();

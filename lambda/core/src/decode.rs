@@ -7,8 +7,8 @@
 //!    here allocates in proportion to the image: a 48 KB PNG declaring 20000x20000 is
 //!    refused by the caller from this answer alone.
 //! 2. [`decode`] decodes, JPEG at a reduced scale when the caller asks (DCT-domain
-//!    scaling, libvips' "shrink-on-load": natively in libjpeg-turbo, see `libjpeg.rs`; in
-//!    `jpeg-decoder` in the wasm build and for CMYK), everything else through the
+//!    scaling, libvips' "shrink-on-load": in libjpeg-turbo, natively and at the edge, see
+//!    `libjpeg.rs`; in `jpeg-decoder` for CMYK), everything else through the
 //!    `image` crate's decoders with `image::Limits` set from ours as a second line of
 //!    defence.
 //!
@@ -138,10 +138,7 @@ pub fn count_jpeg_scans(input: &[u8], limit: usize) -> usize {
         scans += 1;
         // Entropy-coded data: up to the next 0xFF that is not a stuffed zero or RSTn.
         loop {
-            let Some(off) = input
-                .get(pos..)
-                .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
-            else {
+            let Some(off) = input.get(pos..).and_then(|rest| memchr::memchr(0xFF, rest)) else {
                 return scans;
             };
             pos += off;
@@ -412,7 +409,7 @@ fn decode_jpeg(
     min_size: Option<(u32, u32)>,
     max_alloc: u64,
 ) -> Result<Decoded, TransformError> {
-    #[cfg(feature = "native")]
+    #[cfg(feature = "libjpeg")]
     if let Some(decoded) = crate::libjpeg::decode(input, info, min_size)? {
         return Ok(decoded);
     }

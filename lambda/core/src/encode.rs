@@ -15,7 +15,8 @@
 //!   when the quality is 100** (the only way the canonical query can ask for "no loss").
 //!   The same with `webp-lossy` alone (the edge's wasm32-wasip1 build). Without either:
 //!   always lossless (`image-webp`, pure Rust), the quality ignored.
-//! - AVIF: `ravif` (rav1e), quality as given (same for alpha), speed [`AVIF_SPEED`], 10-bit
+//! - AVIF: `ravif` (rav1e), quality as given (same for alpha), speed [`AVIF_SPEED`] (the
+//!   edge's faster one through [`Encoding`]), 10-bit
 //!   internally; an all-opaque alpha channel is dropped by ravif itself.
 
 use imagecdn_urlapi::Format;
@@ -23,23 +24,52 @@ use imagecdn_urlapi::Format;
 use crate::error::TransformError;
 use crate::pixels::{Layout, Pixels};
 
-/// rav1e speed (1 slowest .. 10 fastest). 8 is ravif's "fast" region: roughly sharp's
-/// default AVIF effort in time, slightly larger files.
+/// rav1e speed (1 slowest .. 10 fastest) when the caller does not choose one. 8 is
+/// ravif's "fast" region: roughly sharp's default AVIF effort in time, slightly larger
+/// files. The edge encodes at 9 (see [`Encoding`]).
 pub const AVIF_SPEED: u8 = 8;
+
+/// Encoder choices that trade time for bytes, per front end: the renderer works off the
+/// request path and keeps the defaults (smallest files); the edge answers a waiting
+/// viewer (`imagecdn_edge_wasm::EDGE_ENCODING`). `bench/avif_speed.sh` measures the
+/// trade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Encoding {
+    /// rav1e speed, 1 (slowest, smallest) ..= 10.
+    pub avif_speed: u8,
+}
+
+impl Default for Encoding {
+    fn default() -> Self {
+        Encoding {
+            avif_speed: AVIF_SPEED,
+        }
+    }
+}
 
 /// Whether the format can carry alpha.
 pub fn supports_alpha(format: Format) -> bool {
     !matches!(format, Format::Jpeg)
 }
 
-/// Encodes `p` as `format` at `quality` (1..=100).
+/// Encodes `p` as `format` at `quality` (1..=100) with the default [`Encoding`].
 pub fn encode(p: Pixels, format: Format, quality: u32) -> Result<Vec<u8>, TransformError> {
+    encode_with(p, format, quality, &Encoding::default())
+}
+
+/// Encodes `p` as `format` at `quality` (1..=100) with `encoding`'s choices.
+pub fn encode_with(
+    p: Pixels,
+    format: Format,
+    quality: u32,
+    encoding: &Encoding,
+) -> Result<Vec<u8>, TransformError> {
     let quality = quality.clamp(1, 100);
     match format {
         Format::Jpeg => jpeg(p, quality),
         Format::Png => png(p),
         Format::Webp => webp(p, quality),
-        Format::Avif => avif(p, quality),
+        Format::Avif => avif(p, quality, encoding.avif_speed),
     }
 }
 
@@ -136,14 +166,17 @@ fn webp_impl(p: Pixels, _quality: u32) -> Result<Vec<u8>, TransformError> {
     Ok(out)
 }
 
-fn avif(p: Pixels, quality: u32) -> Result<Vec<u8>, TransformError> {
+/// AVIF at a given rav1e `speed` (clamped to 1..=10); public for `bench/avif_speed.sh`,
+/// which weighs the speeds against size and quality.
+pub fn avif(p: Pixels, quality: u32, speed: u8) -> Result<Vec<u8>, TransformError> {
     use ravif::{Encoder, Img, RGB8, RGBA8};
     let (w, h) = (p.width as usize, p.height as usize);
-    // `quality` is 1..=100, which ravif requires (it asserts).
+    // ravif requires (asserts) quality in 1..=100 and speed in 1..=10.
+    let quality = quality.clamp(1, 100);
     let enc = Encoder::new()
         .with_quality(quality as f32)
         .with_alpha_quality(quality as f32)
-        .with_speed(AVIF_SPEED);
+        .with_speed(speed.clamp(1, 10));
     let result = if p.layout.has_alpha() {
         let p = p.convert(Layout::Rgba);
         let px: Vec<RGBA8> = p

@@ -21,21 +21,23 @@
 //!
 //! Cargo features: `native` (default) adds the C/asm/thread parts (libwebp for lossy
 //! WebP, libjpeg-turbo, rav1e's nasm kernels, rayon); without it the crate is pure Rust
-//! and builds for any wasm target (WebP output is then lossless). `webp-lossy` adds
-//! libwebp alone: the edge's wasm32-wasip1 build. `cli` (default) builds the
-//! `imagecdn-transform` binary.
+//! and builds for any wasm target (WebP output is then lossless, JPEG decodes through
+//! `jpeg-decoder`). `webp-lossy` (libwebp) and `libjpeg` (libjpeg-turbo's portable C) add
+//! one C library each: the edge's wasm32-wasip1 build enables both. `cli` (default)
+//! builds the `imagecdn-transform` binary.
 
 pub mod color;
 pub mod decode;
 pub mod encode;
 pub mod error;
-#[cfg(feature = "native")]
+#[cfg(feature = "libjpeg")]
 mod libjpeg;
 pub mod orient;
 pub mod pixels;
 pub mod resize;
 
 pub use decode::{SourceFormat, SourceInfo, probe};
+pub use encode::Encoding;
 pub use error::TransformError;
 pub use imagecdn_urlapi::{Canonical, Fit, Format};
 
@@ -137,13 +139,9 @@ pub fn output_format(request: &Canonical, format: SourceFormat) -> Format {
     request.fm.unwrap_or_else(|| default_format(format))
 }
 
-/// Transforms one source image as the canonical `request` asks, within `limits`.
-pub fn transform(
-    input: &[u8],
-    request: &Canonical,
-    limits: &Limits,
-) -> Result<Output, TransformError> {
-    // The byte limit first: it needs nothing from the file.
+/// Every check that needs no pixel: the claim's byte limit (before reading the file), the
+/// header's format and size against the claim's limits, a JPEG's scan count.
+fn open(input: &[u8], limits: &Limits) -> Result<SourceInfo, TransformError> {
     if input.len() > limits.max_source_bytes {
         return Err(TransformError::SourceTooLarge {
             size: input.len(),
@@ -159,6 +157,48 @@ pub fn transform(
             limit: decode::MAX_JPEG_SCANS,
         });
     }
+    Ok(info)
+}
+
+/// Budget for the decoders' own limits: 8 bytes per pixel (16-bit RGBA) plus slack.
+fn decoder_alloc_budget(limits: &Limits) -> u64 {
+    limits
+        .max_source_pixels
+        .saturating_mul(8)
+        .saturating_add(64 << 20)
+}
+
+/// Checks and decodes a source as [`transform`] does before orienting and resizing: a
+/// JPEG scaled in the IDCT to the smallest of 1/8, 1/4, 1/2 or 1 that keeps at least
+/// `min_size` (stored orientation). What the edge's native-vs-wasm equality test compares
+/// (`tests/edge/decode_equality.test.js`).
+pub fn decode_source(
+    input: &[u8],
+    min_size: Option<(u32, u32)>,
+    limits: &Limits,
+) -> Result<decode::Decoded, TransformError> {
+    let info = open(input, limits)?;
+    decode::decode(input, &info, min_size, decoder_alloc_budget(limits))
+}
+
+/// Transforms one source image as the canonical `request` asks, within `limits`, with
+/// the default [`Encoding`] (the renderer's).
+pub fn transform(
+    input: &[u8],
+    request: &Canonical,
+    limits: &Limits,
+) -> Result<Output, TransformError> {
+    transform_with(input, request, limits, &Encoding::default())
+}
+
+/// [`transform`] with the encoders' time/size choices given (the edge's are faster).
+pub fn transform_with(
+    input: &[u8],
+    request: &Canonical,
+    limits: &Limits,
+    encoding: &Encoding,
+) -> Result<Output, TransformError> {
+    let info = open(input, limits)?;
     let format = output_format(request, info.format);
     let quality = request.q.unwrap_or(limits.default_quality).clamp(1, 100);
     let fit = request.effective_fit();
@@ -191,12 +231,7 @@ pub fn transform(
             }
         });
 
-    // Budget for the decoders' own limits: 8 bytes per pixel (16-bit RGBA) plus slack.
-    let max_alloc = limits
-        .max_source_pixels
-        .saturating_mul(8)
-        .saturating_add(64 << 20);
-    let decoded = decode::decode(input, &info, min_size, max_alloc)?;
+    let decoded = decode::decode(input, &info, min_size, decoder_alloc_budget(limits))?;
     let orientation = decoded.orientation;
     let (plan, dw, dh) = plan_for(orientation);
     let img = orient::apply(decoded.pixels, orientation);
@@ -204,7 +239,7 @@ pub fn transform(
     let img = color::to_srgb(img, decoded.icc.as_deref());
     let img = resize::place_on_canvas(img, &plan, encode::supports_alpha(format))?;
     let (width, height) = (img.width, img.height);
-    let bytes = encode::encode(img, format, quality)?;
+    let bytes = encode::encode_with(img, format, quality, encoding)?;
     Ok(Output {
         bytes,
         format,

@@ -1,14 +1,26 @@
-//! Native JPEG decoding through libjpeg-turbo (as built by the `mozjpeg` crate).
+//! JPEG decoding through libjpeg-turbo (as built by the `mozjpeg` crate), natively and in
+//! the edge's WebAssembly build.
 //!
-//! Why: on a JPEG thumbnail the decoder is most of the work, and libjpeg-turbo's SIMD
-//! Huffman decoder and scaled IDCT are what sharp and libvips decode with; the pure-Rust
-//! `jpeg-decoder` (kept for the wasm build and for CMYK/YCCK files, whose ink conventions
-//! it already handles) is about a third slower on a 12 MP photo.
+//! Why: on a JPEG thumbnail the decoder is most of the work, and libjpeg-turbo's Huffman
+//! decoder and scaled IDCT are what sharp and libvips decode with; the pure-Rust
+//! `jpeg-decoder` (kept for CMYK/YCCK files, whose ink conventions it already handles) is
+//! about a third slower natively on a 12 MP photo and nearly twice as slow in wasm. Both
+//! builds run the same C code for everything but the SIMD kernels (nasm natively; wasm32
+//! has none in libjpeg-turbo), which libjpeg-turbo keeps bit-exact with its C paths, so
+//! the edge decodes exactly what the renderer decodes (`tests/edge/decode_equality.test.js`).
 //!
-//! libjpeg reports errors by calling `error_exit`, which must not return; ours unwinds
-//! with a [`LibjpegError`] payload (`resume_unwind`, so no panic hook prints anything) and
-//! [`decode`] catches exactly that payload and turns it into a typed error. Any other
-//! panic is a bug and keeps unwinding. Warnings that mean the data is damaged (a truncated
+//! libjpeg reports errors by calling `error_exit`, which must not return.
+//! - Natively ours unwinds with a [`LibjpegError`] payload (`resume_unwind`, so no panic
+//!   hook prints anything) and [`decode`] catches exactly that payload and turns it into a
+//!   typed error. Any other panic is a bug and keeps unwinding.
+//! - wasm32 has no unwinding on stable Rust (panics abort) and clang-14 no wasm setjmp, so
+//!   ours calls the host's `imagecdn.transform_failed(status, ptr, len)` import with the
+//!   error's HTTP status and text, and the host throws: a JavaScript exception leaves the
+//!   module's frames like a longjmp. The instance is then abandoned (its heap and stack
+//!   pointer are mid-call) and the host answers the request with that status and text,
+//!   exactly the reply the native path's typed error gives (`lambda/edge/js/engine.js`).
+//!
+//! Warnings that mean the data is damaged (a truncated
 //! file, a bad Huffman code) are fatal too, as with sharp's default `failOn: 'warning'`:
 //! libjpeg would otherwise fill the rest of the image with grey and call it a success.
 //!
@@ -17,6 +29,7 @@
 //! bounded by the claim's `maxSourceMegapixels` before this runs.
 
 use std::os::raw::c_int;
+#[cfg(not(target_family = "wasm"))]
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use mozjpeg::{ColorSpace, Decompress, Marker};
@@ -27,7 +40,16 @@ use crate::error::TransformError;
 use crate::pixels::{Layout, Pixels};
 
 /// The unwinding payload of a libjpeg error: its formatted message.
+#[cfg(not(target_family = "wasm"))]
 struct LibjpegError(String);
+
+#[cfg(target_family = "wasm")]
+#[link(wasm_import_module = "imagecdn")]
+unsafe extern "C" {
+    /// Provided by the host: ends the call with this HTTP status and the UTF-8 error text
+    /// at `ptr..ptr+len` (it throws), never returns.
+    fn transform_failed(status: u32, ptr: *const u8, len: usize) -> !;
+}
 
 /// Warnings that mean the entropy-coded data is damaged. Others (extraneous bytes before a
 /// marker, an unknown JFIF version, a bogus ICC chunk) do not change the pixels.
@@ -41,6 +63,7 @@ const CORRUPTION_WARNINGS: [c_int; 4] = [
 
 /// Decodes a gray, YCbCr or RGB JPEG, scaled in the IDCT by 1/2, 1/4 or 1/8 when
 /// `min_size` allows. `Ok(None)` for CMYK/YCCK files: the caller decodes those itself.
+#[cfg(not(target_family = "wasm"))]
 pub(crate) fn decode(
     input: &[u8],
     info: &SourceInfo,
@@ -49,10 +72,20 @@ pub(crate) fn decode(
     match catch_unwind(AssertUnwindSafe(|| decode_unguarded(input, info, min_size))) {
         Ok(result) => result,
         Err(payload) => match payload.downcast::<LibjpegError>() {
-            Ok(e) => Err(TransformError::Corrupt(format!("JPEG: {}", e.0))),
+            Ok(e) => Err(TransformError::Corrupt(e.0)),
             Err(other) => resume_unwind(other),
         },
     }
+}
+
+/// As natively, but a libjpeg error never returns here: the host ends the call (see above).
+#[cfg(target_family = "wasm")]
+pub(crate) fn decode(
+    input: &[u8],
+    info: &SourceInfo,
+    min_size: Option<(u32, u32)>,
+) -> Result<Option<Decoded>, TransformError> {
+    decode_unguarded(input, info, min_size)
 }
 
 fn decode_unguarded(
@@ -130,7 +163,16 @@ fn error_manager() -> ffi::jpeg_error_mgr {
 }
 
 extern "C-unwind" fn error_exit(cinfo: &mut ffi::jpeg_common_struct) {
-    resume_unwind(Box::new(LibjpegError(message(cinfo))));
+    let message = format!("JPEG: {}", message(cinfo));
+    #[cfg(not(target_family = "wasm"))]
+    resume_unwind(Box::new(LibjpegError(message)));
+    #[cfg(target_family = "wasm")]
+    {
+        let error = TransformError::Corrupt(message);
+        let text = error.to_string();
+        // SAFETY: the host copies the text before throwing; nothing here runs afterwards.
+        unsafe { transform_failed(u32::from(error.http_status()), text.as_ptr(), text.len()) }
+    }
 }
 
 /// Trace messages (level >= 0) are dropped; corruption warnings (level -1) are fatal.

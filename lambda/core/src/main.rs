@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use imagecdn_transform::{Limits, TransformError, parse_request, transform};
+use imagecdn_transform::{Encoding, Limits, TransformError, parse_request, transform_with};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -42,6 +42,10 @@ struct Args {
     /// Quality when the query has no `q` (1..=100).
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u32).range(1..=100))]
     quality: u32,
+    /// rav1e speed for AVIF output, 1 (slowest, smallest) to 10; the renderer's default,
+    /// the edge encodes at 9.
+    #[arg(long, default_value_t = imagecdn_transform::encode::AVIF_SPEED, value_parser = clap::value_parser!(u8).range(1..=10))]
+    avif_speed: u8,
 }
 
 fn fail(e: &TransformError) -> ExitCode {
@@ -98,7 +102,10 @@ fn main() -> ExitCode {
         }
     };
     let started = Instant::now();
-    let out = match transform(&input, &request, &limits) {
+    let encoding = Encoding {
+        avif_speed: args.avif_speed,
+    };
+    let out = match transform_with(&input, &request, &limits, &encoding) {
         Ok(o) => o,
         Err(e) => return fail(&e),
     };

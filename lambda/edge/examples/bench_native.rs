@@ -3,7 +3,9 @@
 //! file I/O in the numbers.
 //!
 //! `bench_native ITERATIONS FILE QUERY [FILE QUERY]...` prints one JSON line per
-//! operation: `{"file", "query", "median_ms", "width", "height", "bytes"}`. Each
+//! operation: `{"file", "query", "median_ms", "width", "height", "bytes",
+//! "peak_rss_mb"}` (the process's peak resident memory so far, from Linux's
+//! `/proc/self/status`: run one operation per process for a per-operation figure). Each
 //! operation runs 2 warm-up iterations first.
 
 use std::time::Instant;
@@ -40,8 +42,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             serde_json::json!({
                 "file": file, "query": query, "median_ms": times[times.len() / 2],
                 "width": out.width, "height": out.height, "bytes": out.bytes.len(),
+                "peak_rss_mb": peak_rss_mb(),
             })
         );
     }
     Ok(())
+}
+
+/// `VmHWM` (peak resident set) in MiB; `None` where `/proc` does not say.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }

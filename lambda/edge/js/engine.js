@@ -11,6 +11,12 @@
  *   the instance's heap inconsistent, so the instance is dropped and the next call gets
  *   a fresh one. The caller sees status 500. A `RangeError` thrown out of wasm code (V8's
  *   "Maximum call stack size exceeded" on deep recursion) is treated the same way.
+ * - libjpeg-turbo (C) reports a damaged JPEG by calling an error handler that must not
+ *   return; wasm32 has neither unwinding nor setjmp here, so the handler calls our
+ *   `imagecdn.transform_failed(status, ptr, len)` import, which throws `TransformFailed`.
+ *   The exception leaves the wasm frames mid-call, so the instance is abandoned like after
+ *   a trap, but the caller gets the core's own status and message (422 "cannot decode the
+ *   image: JPEG: ..."), the same reply the native build gives.
  * - Linear memory never shrinks: after a large image the instance is replaced once its
  *   memory passes `maxMemoryBytes`, so one big request does not pin the container's RSS.
  * - WASI without capabilities: the module is a WASI build only so that libwebp (C) links
@@ -39,6 +45,23 @@ class WasiExit extends Error {
     super(`wasm called proc_exit(${code})`);
     this.code = code;
   }
+}
+
+/** Thrown by the `imagecdn.transform_failed` import: the core's typed error, ending the call. */
+class TransformFailed extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** The core's own imports (see `lambda/core/src/libjpeg.rs`). */
+function coreImports(memory) {
+  return {
+    transform_failed(status, ptr, len) {
+      throw new TransformFailed(status, decoder.decode(new Uint8Array(memory().buffer, ptr, len)));
+    },
+  };
 }
 
 /**
@@ -95,16 +118,17 @@ function wasiImports(memory) {
 }
 
 /**
- * The import object: WASI from `wasiImports`, and for anything else (none expected) a stub
- * that throws when called, so an unexpected import fails loudly instead of at link time.
+ * The import object: WASI from `wasiImports`, the core's from `coreImports`, and for
+ * anything else (none expected) a stub that throws when called, so an unexpected import
+ * fails loudly instead of at link time.
  */
 function moduleImports(module, memory) {
-  const wasi = wasiImports(memory);
+  const provided = { wasi_snapshot_preview1: wasiImports(memory), imagecdn: coreImports(memory) };
   const imports = {};
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind !== 'function') throw new Error(`unexpected wasm import ${imp.module}.${imp.name} (${imp.kind})`);
     imports[imp.module] = imports[imp.module] || {};
-    const known = imp.module === 'wasi_snapshot_preview1' && wasi[imp.name];
+    const known = Object.hasOwn(provided, imp.module) && Object.hasOwn(provided[imp.module], imp.name) && provided[imp.module][imp.name];
     imports[imp.module][imp.name] =
       known ||
       (() => {
@@ -125,12 +149,19 @@ class Engine {
     this.maxMemoryBytes = opts.maxMemoryBytes || 512 * 1024 * 1024;
     this.instance = null;
     this.instances = 0;
+    /** What loading cost (ms): reading and compiling the module (once per file and process), the last instantiation. */
+    this.loadTimings = { readMs: 0, compileMs: 0, instantiateMs: 0 };
   }
 
   module() {
     let m = cachedModules.get(this.wasmPath);
     if (!m) {
-      m = new WebAssembly.Module(fs.readFileSync(this.wasmPath));
+      const t0 = performance.now();
+      const bytes = fs.readFileSync(this.wasmPath);
+      const t1 = performance.now();
+      m = new WebAssembly.Module(bytes);
+      this.loadTimings.readMs = t1 - t0;
+      this.loadTimings.compileMs = performance.now() - t1;
       cachedModules.set(this.wasmPath, m);
     }
     return m;
@@ -139,12 +170,14 @@ class Engine {
   exports() {
     if (!this.instance) {
       const m = this.module();
+      const t0 = performance.now();
       let instance = null;
       instance = new WebAssembly.Instance(m, moduleImports(m, () => instance.exports.memory));
       // A reactor-style WASI module initialises its runtime once, before the first call.
       if (typeof instance.exports._initialize === 'function') instance.exports._initialize();
       this.instance = instance;
       this.instances += 1;
+      this.loadTimings.instantiateMs = performance.now() - t0;
     }
     return this.instance.exports;
   }
@@ -195,6 +228,11 @@ class Engine {
       if (e instanceof OutOfMemory) {
         return { status: 413, meta: { error: `cannot allocate ${e.len} bytes for the input` }, body: Buffer.alloc(0) };
       }
+      if (e instanceof TransformFailed) {
+        this.instance = null;
+        owned = [];
+        return { status: e.status, meta: { error: e.message }, body: Buffer.alloc(0) };
+      }
       if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError || e instanceof WasiExit) {
         this.instance = null;
         owned = [];
@@ -231,6 +269,20 @@ class Engine {
       const [i, il] = put(input);
       const [q, ql] = put(encoder.encode(query));
       return x.edge_transform(i, il, q, ql, limits.maxSourcePixels, limits.maxSourceBytes, limits.maxWidth || 0, limits.maxHeight || 0, limits.defaultQuality);
+    });
+    return { status: r.status, body: r.body, ...r.meta };
+  }
+
+  /**
+   * Decodes `input` as the transform does before resizing (JPEG scaled in the IDCT to at
+   * least minWidth x minHeight; 0 x 0: full size): `{status: 200, body (pixels), width,
+   * height, channels, alpha, orientation, iccBytes}` or `{status, error}`. Not used by the
+   * handler: the native-vs-wasm equality test compares it with the native build.
+   */
+  decode(input, minWidth = 0, minHeight = 0) {
+    const r = this.call((x, put) => {
+      const [i, il] = put(input);
+      return x.edge_decode(i, il, minWidth, minHeight);
     });
     return { status: r.status, body: r.body, ...r.meta };
   }

@@ -490,6 +490,9 @@ exports.DEFAULT_BUDGET = DEFAULT_BUDGET;
 // The container's init (before the first request, outside its time): compile and
 // instantiate the bundled wasm module once. If that fails (a broken package), every
 // request says so instead of failing somewhere later.
+// The engine is exported (null when it failed to load) for diagnostics and for
+// bench/edge_cold.js, which times this init and a first request in a fresh process.
+exports.engine = null;
 exports.handler = (() => {
   let engine;
   try {
@@ -499,5 +502,6 @@ exports.handler = (() => {
     console.error(message);
     return async () => errorResponse(500, 'the transform failed to load', NO_STORE);
   }
+  exports.engine = engine;
   return createHandler({ engine });
 })();

@@ -14,7 +14,10 @@
 //!   viewer-request function and the renderer, so there is one implementation of the rules.
 //! - [`edge_transform`]: source bytes + canonical query + limits -> the encoded variant,
 //!   or the core's typed error as an HTTP status and message.
-//! - Both return a [`Reply`] handle; read it with [`reply_status`], [`reply_meta_ptr`] /
+//! - [`edge_decode`]: source bytes + a minimum size -> the decoded pixels as the transform
+//!   sees them before resizing. Not used by the handler: it lets a test compare this
+//!   module's decoders with the native build's, pixel for pixel.
+//! - Each returns a [`Reply`] handle; read it with [`reply_status`], [`reply_meta_ptr`] /
 //!   [`reply_meta_len`] (JSON), [`reply_body_ptr`] / [`reply_body_len`] (bytes), and
 //!   release it with [`reply_free`].
 //!
@@ -22,7 +25,9 @@
 //! the size comes from outside). A panic or out-of-memory in wasm is a trap that loses
 //! the message: the handler answers 500 and re-instantiates the module.
 
-use imagecdn_transform::{Canonical, Limits, TransformError, transform};
+use imagecdn_transform::{
+    Canonical, Encoding, Limits, TransformError, decode_source, transform_with,
+};
 use imagecdn_urlapi::definition::SIGNED_PARAMS;
 use imagecdn_urlapi::layout::{RenderRequest, render_request_key, variant_key};
 use imagecdn_urlapi::normalize::normalize_path;
@@ -66,6 +71,21 @@ impl Reply {
 
     fn into_handle(self) -> *mut Reply {
         Box::into_raw(Box::new(self))
+    }
+
+    /// The HTTP-like status.
+    pub fn status(&self) -> u32 {
+        self.status
+    }
+
+    /// The JSON metadata (`{"error"}` when the status is not 200).
+    pub fn meta(&self) -> &[u8] {
+        &self.meta
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
     }
 }
 
@@ -140,14 +160,22 @@ pub fn parse(uri: &str, query: &str, prefixes: &str) -> Result<Parsed, (u16, Str
     })
 }
 
+/// The edge's encoder choices: rav1e speed 9 instead of the renderer's 8. Measured by
+/// `bench/avif_speed.sh` on the corpus at q60, 1200 px: about 1.8x faster, files 0.1-3%
+/// larger, SSIMULACRA2 within 0.5 of speed 8; speed 10 is 5x faster but 6-17% larger.
+/// A viewer waits for the edge; the renderer, off the request path, keeps the smaller files.
+pub const EDGE_ENCODING: Encoding = Encoding { avif_speed: 9 };
+
 /// The largest output, in pixels, the edge encodes in each format within its time
 /// budget (one Lambda@Edge vCPU, WebAssembly; `bench/transform.sh` measures the worst
 /// case of each). Beyond its budget a format is answered with a stand-in (see [`run`]).
-/// Measured on the development machine in wasm: AVIF about 1.9 s per megapixel, PNG
-/// 0.35 s, WebP 0.17 s, JPEG 0.02 s.
+/// Measured on the development machine in wasm: AVIF about 1.35 s per megapixel at the
+/// edge's speed 9 (1.9 s at the renderer's 8, when this budget was 2 MP), PNG 0.35 s,
+/// WebP 0.17 s, JPEG 0.02 s. AVIF's 3 MP keep its worst case, a 200 MP source included,
+/// inside the 9 s the handler keeps for a transform.
 pub fn edge_budget(format: Format) -> u64 {
     match format {
-        Format::Avif => 2_000_000,
+        Format::Avif => 3_000_000,
         Format::Png => 16_000_000,
         Format::Webp => 32_000_000,
         Format::Jpeg => u64::MAX,
@@ -193,7 +221,7 @@ pub fn run(input: &[u8], query: &str, limits: &Limits) -> Result<EdgeOutput, Tra
     if stand_in_for.is_some() {
         request.fm = Some(format);
     }
-    let output = transform(input, &request, limits)?;
+    let output = transform_with(input, &request, limits, &EDGE_ENCODING)?;
     Ok(EdgeOutput {
         output,
         stand_in_for,
@@ -369,6 +397,43 @@ pub unsafe extern "C" fn edge_transform(
     .into_handle()
 }
 
+/// Decodes `input` as the transform does before resizing (JPEG scaled in the IDCT to at
+/// least `min_w` x `min_h` in stored orientation; 0 x 0: full size), within the default
+/// [`Limits`]. Meta: `{"width", "height", "channels", "alpha", "orientation", "iccBytes"}`; body:
+/// the pixels, row-major, `channels` bytes each. Built natively too
+/// (`examples/decode_native.rs`), so both builds answer through this one function.
+pub fn decode_reply(input: &[u8], min_w: u32, min_h: u32) -> Reply {
+    let min_size = (min_w > 0 && min_h > 0).then_some((min_w, min_h));
+    match decode_source(input, min_size, &Limits::default()) {
+        Ok(d) => Reply::ok(
+            json!({
+                "width": d.pixels.width,
+                "height": d.pixels.height,
+                "channels": d.pixels.layout.channels(),
+                "alpha": d.pixels.layout.has_alpha(),
+                "orientation": d.orientation,
+                "iccBytes": d.icc.as_ref().map_or(0, Vec::len),
+            }),
+            d.pixels.data,
+        ),
+        Err(e) => Reply::error(e.http_status(), &e.to_string()),
+    }
+}
+
+/// [`decode_reply`] across the boundary.
+///
+/// # Safety
+/// `(input_ptr, input_len)` must be readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn edge_decode(
+    input_ptr: *const u8,
+    input_len: usize,
+    min_w: u32,
+    min_h: u32,
+) -> *mut Reply {
+    decode_reply(unsafe { bytes_arg(input_ptr, input_len) }, min_w, min_h).into_handle()
+}
+
 /// Reads a reply through its handle.
 ///
 /// # Safety
@@ -526,6 +591,9 @@ mod tests {
     #[test]
     fn formats_over_the_edge_budget_get_a_stand_in() {
         assert_eq!(edge_format(Format::Avif, 1200, 800), Format::Avif);
+        // The AVIF budget's edge: 3 MP is encoded, one column more is not.
+        assert_eq!(edge_format(Format::Avif, 2000, 1500), Format::Avif);
+        assert_eq!(edge_format(Format::Avif, 2001, 1500), Format::Webp);
         assert_eq!(edge_format(Format::Avif, 4096, 2304), Format::Webp);
         assert_eq!(edge_format(Format::Png, 4096, 4096), Format::Webp);
         assert_eq!(edge_format(Format::Webp, 9000, 5600), Format::Jpeg);
@@ -533,7 +601,8 @@ mod tests {
         assert_eq!(edge_format(Format::Jpeg, 16384, 16384), Format::Jpeg);
         let src = {
             let mut out = Vec::new();
-            let img = image::RgbImage::from_pixel(2000, 1200, image::Rgb([200, 10, 10]));
+            // 3.6 MP: over the AVIF budget, within WebP's.
+            let img = image::RgbImage::from_pixel(2400, 1500, image::Rgb([200, 10, 10]));
             img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
                 .unwrap();
             out
@@ -551,7 +620,7 @@ mod tests {
         );
         assert_eq!(
             (big.output.width, big.output.height),
-            (2000, 1200),
+            (2400, 1500),
             "same geometry"
         );
     }
