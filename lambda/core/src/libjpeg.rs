@@ -4,10 +4,12 @@
 //! Why: on a JPEG thumbnail the decoder is most of the work, and libjpeg-turbo's Huffman
 //! decoder and scaled IDCT are what sharp and libvips decode with; the pure-Rust
 //! `jpeg-decoder` (kept for CMYK/YCCK files, whose ink conventions it already handles) is
-//! about a third slower natively on a 12 MP photo and nearly twice as slow in wasm. Both
-//! builds run the same C code for everything but the SIMD kernels (nasm natively; wasm32
-//! has none in libjpeg-turbo), which libjpeg-turbo keeps bit-exact with its C paths, so
-//! the edge decodes exactly what the renderer decodes (`tests/edge/decode_equality.test.js`).
+//! about a third slower natively on a 12 MP photo. Both builds run the same C code for
+//! everything but the SIMD kernels (nasm natively; wasm32 has none in libjpeg-turbo),
+//! which libjpeg-turbo keeps bit-exact with its C paths, so the edge decodes exactly what
+//! the renderer decodes (`tests/edge/decode_equality.test.js`). In wasm that costs speed
+//! outside the thumbnail case: libjpeg's C beats jpeg-decoder at 1/8 scale (1.4x) but is
+//! about 1.4x slower at full scale and 1.2x on progressive files (README, Benchmark).
 //!
 //! libjpeg reports errors by calling `error_exit`, which must not return.
 //! - Natively ours unwinds with a [`LibjpegError`] payload (`resume_unwind`, so no panic
