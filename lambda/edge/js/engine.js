@@ -228,17 +228,17 @@ class Engine {
       if (e instanceof OutOfMemory) {
         return { status: 413, meta: { error: `cannot allocate ${e.len} bytes for the input` }, body: Buffer.alloc(0) };
       }
-      if (e instanceof TransformFailed) {
-        this.instance = null;
-        owned = [];
-        return { status: e.status, meta: { error: e.message }, body: Buffer.alloc(0) };
-      }
-      if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError || e instanceof WasiExit) {
-        this.instance = null;
-        owned = [];
-        return { status: 500, meta: { error: `transform trapped (${e.message}); module re-instantiated` }, body: Buffer.alloc(0) };
-      }
-      throw e;
+      // Either way the call left wasm mid-flight: the instance (and what it owned) is dropped.
+      const interrupted =
+        e instanceof TransformFailed
+          ? { status: e.status, error: e.message }
+          : e instanceof WebAssembly.RuntimeError || e instanceof RangeError || e instanceof WasiExit
+            ? { status: 500, error: `transform trapped (${e.message}); module re-instantiated` }
+            : null;
+      if (!interrupted) throw e;
+      this.instance = null;
+      owned = [];
+      return { status: interrupted.status, meta: { error: interrupted.error }, body: Buffer.alloc(0) };
     } finally {
       if (this.instance) {
         for (const [ptr, len] of owned) if (ptr) x.edge_free(ptr, len);
