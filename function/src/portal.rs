@@ -246,24 +246,34 @@ fn cross_field_rules(spec: &Value) -> Vec<Value> {
         "allOf": region_rules,
     }}}));
 
-    // minQuality <= defaultQuality <= maxQuality.
+    // minQuality <= defaultQuality <= maxQuality (the XRD's chain; minQuality <=
+    // maxQuality follows). JSON Schema cannot compare two fields, so: one rule per value
+    // of defaultQuality (absent: its default) bounding the two others where present,
+    // the error landing on minQuality or maxQuality; and one rule per absent bound (rjsf
+    // leaves scalar defaults out of the form data) bounding defaultQuality by that
+    // bound's default. One pivot, not one per bound: rjsf's ajv8 validator deep-compares
+    // the whole form schema for every `if` it evaluates, on every change, so each rule
+    // costs in proportion to the schema's size (200 rules made each change in a large
+    // form take ~0.4 s on this machine's Node; these take a third of it).
     let transform = &spec["properties"]["transform"]["properties"];
-    let bound = |field: &str, key: &str| transform[field][key].as_u64().unwrap_or(0);
-    let mut quality_rules = Vec::new();
-    for (upper, lowers) in [
-        ("maxQuality", &["minQuality", "defaultQuality"][..]),
-        ("defaultQuality", &["minQuality"][..]),
-    ] {
-        let default = transform[upper].get("default");
-        for q in bound(upper, "minimum")..=bound(upper, "maximum") {
-            let value = json!(q);
-            let then: Map<String, Value> = lowers
-                .iter()
-                .map(|l| (l.to_string(), json!({"maximum": q})))
-                .collect();
+    let bound = |key: &str| transform["defaultQuality"][key].as_u64().unwrap_or(0);
+    let default = transform["defaultQuality"].get("default");
+    let mut quality_rules: Vec<Value> = (bound("minimum")..=bound("maximum"))
+        .map(|q| {
+            json!({
+                "if": is("defaultQuality", &json!(q), default),
+                "then": {"properties": {
+                    "minQuality": {"maximum": q},
+                    "maxQuality": {"minimum": q},
+                }},
+            })
+        })
+        .collect();
+    for (field, limit) in [("minQuality", "minimum"), ("maxQuality", "maximum")] {
+        if let Some(value) = transform[field].get("default") {
             quality_rules.push(json!({
-                "if": is(upper, &value, default),
-                "then": {"properties": then},
+                "if": {"not": {"required": [field]}},
+                "then": {"properties": {"defaultQuality": {limit: value}}},
             }));
         }
     }

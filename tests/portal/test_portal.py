@@ -12,12 +12,16 @@ the form, next to the field.
 from __future__ import annotations
 
 import copy
+import json
+import os
 import subprocess
 
 import pytest
 import yaml
 
-from conftest import REPO_ROOT
+from conftest import HERE, REPO_ROOT, template
+
+XRD = {"claim": "definition.yaml", "namespaced": "namespaced/definition.yaml"}
 
 EXAMPLES = {
     "claim": ["minimal.yaml", "complete.yaml"],
@@ -95,6 +99,8 @@ BAD = [
      "root_spec_transform_minQuality"),
     ("default-quality-above-max", ["spec", "transform"], {"defaultQuality": 95},
      "root_spec_transform_defaultQuality"),
+    ("max-quality-below-default", ["spec", "transform"], {"maxQuality": 70},
+     "root_spec_transform_maxQuality"),
     ("signing-tenant-without-keys", ["spec", "tenants"], [{"name": "partners", "requireSignedUrls": True}],
      "root_spec_tenants_0_publicKeys"),
     ("invalid-hostname", ["spec", "customDomain"], {"name": "images example com", "hostedZoneId": "Z0123456789EXAMPLE"},
@@ -121,3 +127,22 @@ def test_the_form_refuses_bad_values_next_to_the_field(api, drive):
         got = results[case["name"]]
         assert got["state"] == "invalid", f"{name}: the form submitted {got.get('submitted')}"
         assert field in got["fieldErrors"], f"{name}: no error on {field}; errors shown: {got['fieldErrors']}"
+
+
+@pytest.mark.parametrize("api", ["claim", "namespaced"])
+def test_the_quality_rules_say_exactly_the_xrd_rule(api, npm, tmp_path):
+    """Every combination of the three qualities, each empty or set around the bounds and
+    defaults: the form accepts exactly what the XRD's rule accepts (ajv, as rjsf runs it)."""
+    step = tmp_path / "step.json"
+    step.write_text(json.dumps(template(api)["spec"]["parameters"][0]))
+    xrd = yaml.safe_load((REPO_ROOT / "apis" / XRD[api]).read_text())
+    transform = xrd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["transform"]
+    defaults = {f: transform["properties"][f]["default"] for f in ("minQuality", "defaultQuality", "maxQuality")}
+    out = subprocess.run(
+        ["node", str(HERE / "quality_rules.js"), str(step), json.dumps(defaults)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "NODE_PATH": str(npm)},
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["checked"] == 12**3
+    assert result["wrong"] == [], result["wrong"][:5]
