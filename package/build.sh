@@ -31,7 +31,7 @@
 # and libjpeg-turbo compile C for the target, and nasm; for the arm64 renderer, Zig as the
 # cross C compiler and linker through cargo-zigbuild (both installed here when missing:
 # ziglang and cargo-zigbuild from PyPI into a venv); for the edge zip, what
-# lambda/edge/build.sh needs (clang-14, llvm-14, wasi-libc).
+# lambda/edge/build.sh needs (clang-14, llvm-14, wasi-libc, emscripten).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -141,9 +141,10 @@ if ! command -v cc >/dev/null 2>&1; then
   ensure_debian_packages gcc libc6-dev
 fi
 # rav1e (AVIF encoding) and libjpeg-turbo (JPEG decoding) assemble their x86 kernels
-# with nasm; the Lambda@Edge wasm32-wasip1 build compiles libwebp with clang against
-# wasi-libc (lambda/edge/build.sh).
-ensure_debian_packages nasm clang-14 llvm-14 wasi-libc
+# with nasm; the Lambda@Edge wasm32-wasip1 build compiles libwebp and libjpeg-turbo with
+# clang against wasi-libc, libwebp's SSE2 kernels through Emscripten's SSE-on-wasm-SIMD
+# headers (lambda/edge/build.sh; only the headers of the emscripten package are used).
+ensure_debian_packages nasm clang-14 llvm-14 wasi-libc emscripten
 # Hostile and CMYK JPEGs for the transform tests are made with other people's tools:
 # ImageMagick (an Adobe YCCK JPEG) and libjpeg-turbo's jpegtran (scripted scans).
 ensure_debian_packages imagemagick libjpeg-turbo-progs

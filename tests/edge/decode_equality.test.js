@@ -9,7 +9,9 @@
  *
  * And the variants themselves: the same request on the same source with the same encoder
  * settings gives the same bytes in wasm as natively for PNG, WebP and AVIF (libwebp's and
- * rav1e's SIMD kernels are bit-exact with their portable code). The edge encodes AVIF at
+ * rav1e's SIMD kernels are bit-exact with their portable code; libwebp runs its SSE2
+ * kernels on both sides, in wasm through Emscripten's SSE-on-simd128 headers, so this
+ * also checks that translation). The edge encodes AVIF at
  * rav1e speed 9 (`EDGE_ENCODING` in lambda/edge/src/lib.rs), the renderer at 8, so the
  * native side runs at the edge's speed here. JPEG differs in rounding only: jpeg-encoder's
  * AVX2 DCT (native) and its scalar DCT (wasm) are not bit-exact, so the two JPEGs are
