@@ -10,7 +10,8 @@
 # warm in Node and cold in fresh Node processes; on corpus 02 (16 MP JPEG) and 08 (RGBA
 # PNG). Every timing is a median after 2 warm-ups; peak RSS is measured per operation in
 # a process of its own. Then bench/edge_worst_case.sh: each format's most expensive
-# request at a claim's maxima. Installs what is missing: libvips-tools, sharp and
+# request at a claim's maxima. Installs what is missing: libvips-tools, emscripten (its
+# SSE headers, for the edge build), sharp and
 # @aws-sdk/client-s3 (pinned as tests/run.sh pins them, into the gitignored
 # .peers/npm-edge), the wasm32 target.
 set -euo pipefail
@@ -24,10 +25,15 @@ CORPUS="${IMAGECDN_CORPUS_DIR:-$ROOT/../shared/corpus}"
 NPM="$ROOT/.peers/npm-edge"
 PACKAGES=(@aws-sdk/client-s3@3.1175.0 sharp@0.35.5)
 
-if ! command -v vipsthumbnail >/dev/null 2>&1; then
-  echo "installing libvips-tools"
+# Debian packages: vipsthumbnail, and Emscripten's SSE headers for the edge build
+# (lambda/edge/build.sh; tests/run.sh installs the rest of what that build needs).
+MISSING=()
+command -v vipsthumbnail >/dev/null 2>&1 || MISSING+=(libvips-tools)
+[ -f /usr/share/emscripten/system/include/compat/emmintrin.h ] || MISSING+=(emscripten)
+if [ "${#MISSING[@]}" -gt 0 ]; then
+  echo "installing ${MISSING[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends libvips-tools >/dev/null
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${MISSING[@]}" >/dev/null
 fi
 for spec in "${PACKAGES[@]}"; do
   if [ "$(node -p "try { require('$NPM/node_modules/${spec%@*}/package.json').version } catch (e) { '' }")" != "${spec##*@}" ]; then
