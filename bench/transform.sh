@@ -29,7 +29,7 @@ PACKAGES=(@aws-sdk/client-s3@3.1175.0 sharp@0.35.5)
 # (lambda/edge/build.sh; tests/run.sh installs the rest of what that build needs).
 MISSING=()
 command -v vipsthumbnail >/dev/null 2>&1 || MISSING+=(libvips-tools)
-[ -f /usr/share/emscripten/system/include/compat/emmintrin.h ] || MISSING+=(emscripten)
+dpkg-query -W -f='${Status}' emscripten 2>/dev/null | grep -q 'install ok installed' || MISSING+=(emscripten)
 if [ "${#MISSING[@]}" -gt 0 ]; then
   echo "installing ${MISSING[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
