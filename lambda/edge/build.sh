@@ -37,6 +37,9 @@ for tool in "$IMAGECDN_WASM_CLANG" "$AR_wasm32_wasip1"; do
   command -v "$tool" >/dev/null 2>&1 ||
     { echo "lambda/edge/build.sh: $tool not found: apt-get install clang-14 llvm-14 wasi-libc" >&2; exit 1; }
 done
+# Cargo rebuilds the C when CFLAGS change, not when the wrapper does: this stamp of the
+# wrapper rebuilds it when it changes.
+CFLAGS_wasm32_wasip1+=" -DIMAGECDN_CC_STAMP=$(sha256sum lambda/edge/clang-wasm32.sh | cut -c1-16)"
 [ -f /usr/include/wasm32-wasi/stdlib.h ] ||
   { echo "lambda/edge/build.sh: wasi-libc headers not found: apt-get install wasi-libc" >&2; exit 1; }
 

@@ -11,7 +11,9 @@
 # 12 MP JPEG decoded at 1/8 scale, the edge's commonest request (bench/transform.sh). Both
 # files that share jdhuff.h's bit-reader types must get it, or their calls to
 # jpeg_fill_bit_buffer would disagree on its argument's width. The decoded coefficients do
-# not change (tests/edge/decode_equality.test.js compares every scale with the native build).
+# not change (tests/edge/decode_equality.test.js compares every scale with the native build
+# and with Debian's djpeg). The decoder's other change, multi-symbol skip tables, is in
+# its source for every build (lambda/vendor/README.md).
 compiler="${IMAGECDN_WASM_CLANG:-clang-14}"
 for arg in "$@"; do
   case "$arg" in

@@ -6,6 +6,8 @@
  * libjpeg-turbo Modifications:
  * Copyright (C) 2009-2011, 2016, 2018-2019, D. R. Commander.
  * Copyright (C) 2018, Matthias Räncker.
+ * ImageCDN modifications: multi-symbol skip tables for discarded AC
+ * coefficients (see lambda/vendor/README.md in ImageCDN).
  * For conditions of distribution and use, see the accompanying README.ijg
  * file.
  *
@@ -28,6 +30,22 @@
 #include "jpegcomp.h"
 #include "jstdhuff.c"
 
+
+/*
+ * Skip tables (ImageCDN).  When a block's AC coefficients are decoded only to
+ * be discarded (1/8 scaling), the decoder needs just how many bits and
+ * coefficient positions each AC symbol covers.  A skip table, indexed by the
+ * next SKIP_LOOKAHEAD bits, describes all the whole AC symbols (code and extra
+ * bits) at their front at once: the bits they use (entry bits 0-3), whether
+ * the last is an end-of-block (bit 4) and the coefficient positions they cover
+ * (bits 5-11; an end-of-block counts one, so that it is taken only where the
+ * block has not ended before it).  SKIP_NONE marks bits that do not hold one
+ * whole symbol; the one-symbol path decodes those.  The coefficients that are
+ * kept, and so the output, do not change.
+ */
+
+#define SKIP_LOOKAHEAD  12
+#define SKIP_NONE  (127 << 5)
 
 /*
  * Expanded entropy decoder object for Huffman decoding.
@@ -64,9 +82,70 @@ typedef struct {
   /* Whether we care about the DC and AC coefficient values for each block */
   boolean dc_needed[D_MAX_BLOCKS_IN_MCU];
   boolean ac_needed[D_MAX_BLOCKS_IN_MCU];
+
+  /* Skip tables, allocated for an AC table the first time a scan discards
+   * its coefficients, and the one each block uses (NULL where it keeps them)
+   */
+  unsigned short *skip_tbls[NUM_HUFF_TBLS];
+  const unsigned short *skip_cur[D_MAX_BLOCKS_IN_MCU];
 } huff_entropy_decoder;
 
 typedef huff_entropy_decoder *huff_entropy_ptr;
+
+
+/*
+ * Fill a skip table (see SKIP_LOOKAHEAD) from a derived AC table: for every
+ * bit pattern, decode whole symbols with the canonical-code tables until one
+ * does not fit, an end-of-block, or the 64 positions of a block.
+ */
+
+LOCAL(void)
+make_skip_tbl(const d_derived_tbl *dtbl, unsigned short *skip)
+{
+  int bits;
+
+  for (bits = 0; bits < (1 << SKIP_LOOKAHEAD); bits++) {
+    int used = 0, positions = 0, eob = 0;
+
+    for (;;) {
+      int l, found = FALSE, rs, r, s;
+      JLONG code = 0;
+
+      for (l = 1; used + l <= SKIP_LOOKAHEAD; l++) {
+        code = (code << 1) | ((bits >> (SKIP_LOOKAHEAD - used - l)) & 1);
+        if (code <= dtbl->maxcode[l]) {
+          found = TRUE;
+          break;
+        }
+      }
+      if (!found)
+        break;
+      rs = dtbl->pub->huffval[(int)(code + dtbl->valoffset[l]) & 0xFF];
+      r = rs >> 4;
+      s = rs & 15;
+      if (s) {                  /* a run of r zeroes, then a coefficient */
+        if (used + l + s > SKIP_LOOKAHEAD || positions + r + 1 > DCTSIZE2)
+          break;
+        used += l + s;
+        positions += r + 1;
+      } else if (r == 15) {     /* a run of 16 zeroes */
+        if (positions + 16 > DCTSIZE2)
+          break;
+        used += l;
+        positions += 16;
+      } else {                  /* end of block */
+        if (positions + 1 > DCTSIZE2)
+          break;
+        used += l;
+        positions += 1;
+        eob = 1;
+        break;
+      }
+    }
+    skip[bits] = (unsigned short)(used ? used | (eob << 4) | (positions << 5) :
+                                  SKIP_NONE);
+  }
+}
 
 
 /*
@@ -79,6 +158,7 @@ start_pass_huff_decoder(j_decompress_ptr cinfo)
   huff_entropy_ptr entropy = (huff_entropy_ptr)cinfo->entropy;
   int ci, blkn, dctbl, actbl;
   d_derived_tbl **pdtbl;
+  boolean skip_made[NUM_HUFF_TBLS] = { FALSE };
   jpeg_component_info *compptr;
 
   /* Check that the scan parameters Ss, Se, Ah/Al are OK for sequential JPEG.
@@ -117,6 +197,23 @@ start_pass_huff_decoder(j_decompress_ptr cinfo)
       entropy->ac_needed[blkn] = (compptr->_DCT_scaled_size > 1);
     } else {
       entropy->dc_needed[blkn] = entropy->ac_needed[blkn] = FALSE;
+    }
+    /* The skip table of a block whose ACs are discarded, made once per scan
+     * (a scan may bring new Huffman tables)
+     */
+    entropy->skip_cur[blkn] = NULL;
+    if (!entropy->ac_needed[blkn]) {
+      actbl = compptr->ac_tbl_no;
+      if (entropy->skip_tbls[actbl] == NULL)
+        entropy->skip_tbls[actbl] = (unsigned short *)
+          (*cinfo->mem->alloc_small) ((j_common_ptr)cinfo, JPOOL_IMAGE,
+                                      sizeof(unsigned short) << SKIP_LOOKAHEAD);
+      if (!skip_made[actbl]) {
+        make_skip_tbl(entropy->ac_derived_tbls[actbl],
+                      entropy->skip_tbls[actbl]);
+        skip_made[actbl] = TRUE;
+      }
+      entropy->skip_cur[blkn] = entropy->skip_tbls[actbl];
     }
   }
 
@@ -715,6 +812,36 @@ decode_mcu_fast(j_decompress_ptr cinfo, JBLOCKROW *MCU_data)
         }
       }
 
+    } else if (entropy->skip_cur[blkn]) {
+      const unsigned short *skip = entropy->skip_cur[blkn];
+
+      /* Whole symbols a table entry at a time, the rest one at a time */
+      for (k = 1; k < DCTSIZE2; ) {
+        register int e;
+
+        FILL_BIT_BUFFER_FAST
+        e = skip[PEEK_BITS(SKIP_LOOKAHEAD)];
+        if (k + (e >> 5) <= DCTSIZE2) {
+          DROP_BITS(e & 15);
+          if (e & 16) break;
+          k += e >> 5;
+          continue;
+        }
+        HUFF_DECODE_FAST(s, l, actbl);
+        r = s >> 4;
+        s &= 15;
+
+        if (s) {
+          k += r;
+          FILL_BIT_BUFFER_FAST
+          DROP_BITS(s);
+        } else {
+          if (r != 15) break;
+          k += 15;
+        }
+        k++;
+      }
+
     } else {
 
       for (k = 1; k < DCTSIZE2; k++) {
@@ -830,5 +957,6 @@ jinit_huff_decoder(j_decompress_ptr cinfo)
   /* Mark tables unallocated */
   for (i = 0; i < NUM_HUFF_TBLS; i++) {
     entropy->dc_derived_tbls[i] = entropy->ac_derived_tbls[i] = NULL;
+    entropy->skip_tbls[i] = NULL;
   }
 }
