@@ -8,15 +8,20 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{corpus, read_back};
 use imagecdn_transform::decode::{MAX_JPEG_SCANS, count_jpeg_scans};
 use imagecdn_transform::{Canonical, Limits, TransformError, transform};
 
+/// A path of its own for every call: the tests run in parallel threads of one process, and
+/// two of them make the same file (`progressive_with_scans(33)`); one reading it while the
+/// other's jpegtran rewrites it failed once.
 fn scratch(name: &str) -> PathBuf {
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!("imagecdn-tools-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    dir.join(format!("{}-{name}", CALLS.fetch_add(1, Ordering::Relaxed)))
 }
 
 fn tool(name: &str) -> Command {
