@@ -233,6 +233,46 @@ test("libjpeg-turbo's Huffman fast paths as we build them decode JPEGs made to s
   assert.ok(compared.some((c) => / flipped: 4\d\d$/.test(c)), compared.join('\n'));
 });
 
+test('an invalid Huffman code anywhere in a JPEG is refused by both builds at every scale, wherever the reader stands', () => {
+  // 48 one bits (six stuffed 0xFF bytes) in the entropy-coded data: every code starting
+  // in them is invalid (JPEG forbids all-ones codes). libjpeg-turbo's slow path warns
+  // (JWRN_HUFF_BAD_CODE, fatal for us); upstream's fast path, which decodes from memory
+  // away from the data's end, silently read it as 0. Our copy sends that MCU back to the
+  // slow path (lambda/vendor/README.md), so the answer no longer depends on where the
+  // bad code falls.
+  buildNativePrograms();
+  const { Engine } = require(path.join(h.ROOT, 'lambda/edge/js/engine'));
+  const engine = new Engine({ wasmPath: h.WASM });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'imagecdn-badcode-'));
+  let refused = 0;
+  try {
+    for (const prefix of ['02_', '04_', '06_']) {
+      const { name, bytes } = h.corpus(prefix);
+      const full = engine.decode(bytes);
+      assert.equal(full.status, 200, full.error);
+      const scan = bytes.indexOf(Buffer.from([0xff, 0xda]));
+      const data = scan + 2 + bytes.readUInt16BE(scan + 2);
+      for (const fraction of [0.1, 0.5, 0.9]) {
+        let at = data + Math.floor((bytes.length - data) * fraction);
+        while (bytes[at - 1] === 0xff || bytes[at] === 0xff) at++;
+        const hurt = Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff, 0, 0xff, 0, 0xff, 0, 0xff, 0, 0xff, 0, 0xff, 0]), bytes.subarray(at + 12)]);
+        const file = path.join(tmp, 'bad-code.jpg');
+        fs.writeFileSync(file, hurt);
+        for (const { minW, minH } of everyScale(full.width, full.height)) {
+          const what = `${name} with an invalid code at ${Math.round(fraction * 100)}% of its data, at least ${minW}x${minH}`;
+          const line = assertSameDecode(engine, file, hurt, minW, minH, tmp, what);
+          assert.match(line, /: 422$/, what);
+          assert.match(engine.decode(hurt, minW, minH).error, /Huffman/, what);
+          refused++;
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  assert.equal(refused, 3 * 3 * 4);
+});
+
 test('the wasm build encodes the same variant bytes as the native build (PNG, WebP, AVIF) and JPEGs that decode within rounding', () => {
   buildNativePrograms();
   const { Engine } = require(path.join(h.ROOT, 'lambda/edge/js/engine'));

@@ -7,9 +7,12 @@
 //! about a third slower natively on a 12 MP photo. Both builds run the same C code for
 //! everything but the SIMD kernels (nasm natively; wasm32 has none in libjpeg-turbo),
 //! which libjpeg-turbo keeps bit-exact with its C paths, so the edge decodes exactly what
-//! the renderer decodes (`tests/edge/decode_equality.test.js`). In wasm that costs speed
-//! outside the thumbnail case: libjpeg's C beats jpeg-decoder at 1/8 scale (1.4x) but is
-//! about 1.4x slower at full scale and 1.2x on progressive files (README, Benchmark).
+//! the renderer decodes (`tests/edge/decode_equality.test.js`). Our copy of it
+//! (`lambda/vendor/mozjpeg-sys`) adds multi-symbol skip tables to the Huffman decoder for
+//! the coefficients a 1/8-scaled decode discards: a quarter off a thumbnail, the same
+//! pixels as Debian's `djpeg`. In wasm libjpeg's C costs speed outside the thumbnail case:
+//! it beat jpeg-decoder at 1/8 scale (1.4x before the skip tables) but is about 1.4x
+//! slower at full scale and 1.2x on progressive files (README, Benchmark).
 //!
 //! libjpeg reports errors by calling `error_exit`, which must not return.
 //! - Natively ours unwinds with a [`LibjpegError`] payload (`resume_unwind`, so no panic
@@ -25,6 +28,8 @@
 //! Warnings that mean the data is damaged (a truncated
 //! file, a bad Huffman code) are fatal too, as with sharp's default `failOn: 'warning'`:
 //! libjpeg would otherwise fill the rest of the image with grey and call it a success.
+//! (Upstream's fast Huffman path read a bad code as 0 without that warning; ours gives
+//! it wherever the code falls: `lambda/vendor/README.md`.)
 //!
 //! Memory: the probe has already bounded the pixel count from the header, so libjpeg's
 //! own allocations (at most the full-size coefficient buffer of a progressive file) are

@@ -7,7 +7,8 @@
  * Copyright (C) 2009-2011, 2016, 2018-2019, D. R. Commander.
  * Copyright (C) 2018, Matthias Räncker.
  * ImageCDN modifications: multi-symbol skip tables for discarded AC
- * coefficients (see lambda/vendor/README.md in ImageCDN).
+ * coefficients, invalid codes reported from the fast path too (see
+ * lambda/vendor/README.md in ImageCDN).
  * For conditions of distribution and use, see the accompanying README.ijg
  * file.
  *
@@ -871,6 +872,15 @@ decode_mcu_fast(j_decompress_ptr cinfo, JBLOCKROW *MCU_data)
   BITREAD_SAVE_STATE(cinfo, entropy->bitstate);
   entropy->saved = state;
   return TRUE;
+
+bad_code:
+  /* ImageCDN: upstream's fast path decodes an invalid code as 0 without the
+   * JWRN_HUFF_BAD_CODE warning the slow path gives, so whether a damaged file
+   * is reported depended on where the data source's buffer ended.  Like a
+   * marker, an invalid code sends this MCU back to the slow path (from the
+   * state saved at its start), which decodes the same bits and warns.
+   */
+  return FALSE;
 }
 
 

@@ -6,6 +6,8 @@
  * libjpeg-turbo Modifications:
  * Copyright (C) 2010-2011, 2015-2016, 2021, D. R. Commander.
  * Copyright (C) 2018, Matthias Räncker.
+ * ImageCDN modifications: HUFF_DECODE_FAST jumps to its user's bad_code label
+ * on an invalid code (see lambda/vendor/README.md in ImageCDN).
  * For conditions of distribution and use, see the accompanying README.ijg
  * file.
  *
@@ -235,9 +237,8 @@ slowlabel: \
       nb++; \
     } \
     if (nb > 16) \
-      s = 0; \
-    else \
-      s = htbl->pub->huffval[(int)(s + htbl->valoffset[nb]) & 0xFF]; \
+      goto bad_code; /* ImageCDN: see decode_mcu_fast() in jdhuff.c */ \
+    s = htbl->pub->huffval[(int)(s + htbl->valoffset[nb]) & 0xFF]; \
   }
 
 /* Out-of-line case for Huffman code fetching */
