@@ -18,7 +18,7 @@
 #   IMAGECDN_PEERS_DIR   where test peers live (default ~/.cache/imagecdn/peers)
 #   PYTHON               interpreter for the venv (default python3, >= 3.11)
 #   PYTEST_ADDOPTS       extra pytest options (pytest reads it itself)
-#   IMAGECDN_PACKAGE     0 skips the package stage (17-25 minutes cold on 2 cores, mostly
+#   IMAGECDN_PACKAGE     0 skips the package stage (13-25 minutes cold on 2 cores, mostly
 #                        the static release builds); default 1 runs it
 set -euo pipefail
 
